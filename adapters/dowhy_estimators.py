@@ -1,0 +1,348 @@
+"""DoWhy estimators for a continuous treatment, wrapping :class:`dowhy_e2b.AverageDoseResponse`.
+
+Glue only: columns are converted to arrays once, the work is delegated to the core objects, and
+DoWhy's result objects are filled. The DoWhy 0.14 contract these classes honour (refuters deep-copy
+a fitted estimator and call ``fit`` again, read private attributes, and need a float ``.value``)
+is pinned by ``tests/adapters``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from dowhy.causal_estimator import CausalEstimate, CausalEstimator
+from sklearn.base import clone
+
+from dowhy_e2b import AverageDoseResponse, EntropyBalancingWeights, GPSWeights, UnitWeights
+from dowhy_e2b._validation import as_float_vector, check_treatment, encode_frame
+
+__all__ = [
+    "DoseResponseEstimator",
+    "EntropyBalancingEstimator",
+    "GPSWeightingEstimator",
+    "UnweightedEstimator",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Keyword arguments DoWhy's ``CausalEstimator.__init__`` understands; accepted silently.
+DOWHY_KEYS = frozenset(
+    {
+        "test_significance",
+        "evaluate_effect_strength",
+        "confidence_intervals",
+        "num_null_simulations",
+        "num_simulations",
+        "sample_size_fraction",
+        "confidence_level",
+        "need_conditional_estimates",
+        "num_quantiles_to_discretize_cont_cols",
+    }
+)
+#: Parameters of the dose-response pipeline (the rest belong to the weighting estimator).
+PIPELINE_KEYS = ("dose_grid", "n_bootstrap", "n_jobs", "random_state", "verbose", "outcome_model")
+#: Keyword arguments accepted by ``fit`` (DoWhy's ``method_params["fit_params"]``).
+FIT_KEYS = ("sample_weight",)
+
+
+def _unwrap_scalar(value: Any, name: str) -> float:
+    """A treatment value as a float; DoWhy passes lists for multiple treatments."""
+    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
+        arr = np.asarray(value, dtype=float).ravel()
+        if arr.size != 1:
+            raise ValueError(f"{name} must be a single number for one continuous treatment, got {value!r}.")
+        return float(arr[0])
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}.") from None
+
+
+def _single(names: Any, role: str) -> str:
+    names = list(names) if isinstance(names, (list, tuple)) else [names]
+    if len(names) != 1:
+        raise ValueError(
+            f"dowhy-e2b estimators handle exactly one continuous {role}, got {len(names)}: {names}."
+        )
+    return str(names[0])
+
+
+class DoseResponseEstimator(CausalEstimator):
+    """Base class: a DoWhy estimator of the average dose-response curve of a continuous treatment.
+
+    Subclasses set :attr:`method_name` and :meth:`_make_weighter`. Parameters of the weighting
+    estimator and of the curve (``dose_grid``, ``n_bootstrap``, ``n_jobs``, ``random_state``,
+    ``verbose``, ``outcome_model``) are accepted flat in ``method_params`` or inside
+    ``method_params["init_params"]``; a misspelt name raises a ``TypeError`` listing the valid ones.
+
+    After ``estimate_effect`` the :class:`~dowhy.causal_estimator.CausalEstimate` carries, besides
+    the float ``value`` (:math:`\\hat\\mu(t) - \\hat\\mu(c)`), a ``dose_response`` DataFrame
+    (``treatment``, ``mean_outcome``, ``ci_lower``, ``ci_upper``), the ``weights`` and their
+    ``effective_sample_size``.
+    """
+
+    method_name: ClassVar[str] = ""
+    default_n_bootstrap: ClassVar[int] = 200
+
+    def __init__(
+        self,
+        identified_estimand: Any,
+        test_significance: bool | str = False,
+        evaluate_effect_strength: bool = False,
+        confidence_intervals: bool | str = False,
+        init_params: dict[str, Any] | None = None,
+        fit_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ):
+        params = dict(init_params or {})
+        params.update(kwargs)
+        dowhy_kwargs = {k: params.pop(k) for k in list(params) if k in DOWHY_KEYS}
+        # DoWhy adds "<package>_estimator" for dotted class paths; it names this very class.
+        for key in [k for k in params if k.endswith("_estimator") and isinstance(params[k], str)]:
+            params.pop(key)
+        super().__init__(
+            identified_estimand,
+            test_significance=test_significance,
+            evaluate_effect_strength=evaluate_effect_strength,
+            confidence_intervals=confidence_intervals,
+            **dowhy_kwargs,
+        )
+        weighter_keys = set(self._make_weighter().get_params(deep=False))
+        valid = sorted(weighter_keys | set(PIPELINE_KEYS))
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            hints = [m for u in unknown for m in difflib.get_close_matches(u, valid, n=1)]
+            hint = f" Did you mean {hints}?" if hints else ""
+            raise TypeError(
+                f"unknown parameter(s) {unknown} for method '{self.method_name}'.{hint} Valid parameters: "
+                f"{valid} (plus DoWhy's own: {sorted(DOWHY_KEYS)})."
+            )
+        self._weighter_params = {k: v for k, v in params.items() if k in weighter_keys}
+        self._pipeline_params = {k: v for k, v in params.items() if k in PIPELINE_KEYS}
+        if "random_state" in weighter_keys and "random_state" in params:
+            self._weighter_params["random_state"] = params["random_state"]
+        self._init_fit_params = dict(fit_params or {})
+        self._compute_bands = True
+        self.adrf_: AverageDoseResponse | None = None
+        self.logger.info("Using %s estimator", self.method_name)
+
+    # -- construction ------------------------------------------------------------------------
+    def _make_weighter(self, **params: Any) -> Any:
+        raise NotImplementedError
+
+    def _make_pipeline(self) -> AverageDoseResponse:
+        p = dict(self._pipeline_params)
+        n_boot = p.pop("n_bootstrap", self.default_n_bootstrap)
+        return AverageDoseResponse(
+            weighter=self._make_weighter(**self._weighter_params),
+            outcome_model=clone(p["outcome_model"]) if p.get("outcome_model") is not None else None,
+            dose_grid=p.get("dose_grid", 50),
+            n_bootstrap=n_boot if self._compute_bands else 0,
+            confidence_level=self.confidence_level,
+            n_jobs=p.get("n_jobs"),
+            random_state=p.get("random_state"),
+            verbose=p.get("verbose", False),
+        )
+
+    def get_new_estimator_object(
+        self,
+        identified_estimand: Any,
+        test_significance: bool = False,
+        evaluate_effect_strength: bool = False,
+        confidence_intervals: Any = None,
+    ) -> DoseResponseEstimator:
+        """A copy for a refit on altered data (refuters, DoWhy's bootstrap).
+
+        Only the copy's ``value`` is used by its callers, so it skips the bootstrap bands (they
+        are computed on demand if asked for).
+        """
+        new = super().get_new_estimator_object(
+            identified_estimand, test_significance, evaluate_effect_strength, confidence_intervals
+        )
+        new._compute_bands = False
+        return new
+
+    # -- DoWhy's estimator interface ---------------------------------------------------------
+    def fit(
+        self, data: pd.DataFrame, effect_modifier_names: list[str] | None = None, **fit_params: Any
+    ) -> DoseResponseEstimator:
+        """Fit weights and the dose-response curve: a cold refit every time.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            The data; it is not modified.
+        effect_modifier_names : list of str, optional
+            Accepted for DoWhy's interface; the average curve does not condition on them.
+        **fit_params
+            ``sample_weight``: name of a column of frequency or survey weights.
+        """
+        params = {**self._init_fit_params, **fit_params}
+        unknown = sorted(set(params) - set(FIT_KEYS))
+        if unknown:
+            raise TypeError(f"unknown fit parameter(s) {unknown}; valid fit parameters: {list(FIT_KEYS)}.")
+        self._fit_params = params
+        self.reset_encoders()
+        self._set_effect_modifiers(data, effect_modifier_names)
+        if self._effect_modifier_names:
+            self.logger.info(
+                "effect modifiers %s are not used: the average dose-response is marginal over them.",
+                self._effect_modifier_names,
+            )
+        estimand = self._target_estimand
+        self._treatment_name = _single(estimand.treatment_variable, "treatment")
+        self._outcome_name = _single(estimand.outcome_variable, "outcome")
+        self._observed_common_causes_names = list(estimand.get_adjustment_set() or [])
+        X, names = encode_frame(data, self._observed_common_causes_names)
+        a = check_treatment(data[self._treatment_name], name=self._treatment_name)
+        y = as_float_vector(data[self._outcome_name], self._outcome_name, role="outcome")
+        sample_weight = None
+        if "sample_weight" in params:
+            col = params["sample_weight"]
+            sample_weight = as_float_vector(data[col], str(col), role="sample weight")
+        self._observed_common_causes = pd.DataFrame(X, columns=names, index=data.index)
+        self._arrays = (X, a, y)
+        self.adrf_ = self._make_pipeline().fit(
+            pd.DataFrame(X, columns=names), a, y, sample_weight=sample_weight
+        )
+        self.symbolic_estimator = self.construct_symbolic_estimator(estimand)
+        return self
+
+    def estimate_effect(
+        self,
+        data: pd.DataFrame,
+        treatment_value: Any = 1,
+        control_value: Any = 0,
+        target_units: Any = None,
+        **_: Any,
+    ) -> CausalEstimate:
+        """The contrast :math:`\\hat\\mu(\\text{treatment\\_value}) - \\hat\\mu(\\text{control\\_value})`.
+
+        ``data`` is not used beyond being attached to the estimate: the curve was fitted by
+        :meth:`fit`.
+        """
+        if target_units is None:
+            target_units = "ate"
+        if not (isinstance(target_units, str) and target_units == "ate"):
+            raise ValueError(
+                f"target_units={target_units!r} is not supported: for a continuous treatment the "
+                "estimand is the average dose-response over the whole population (target_units='ate')."
+            )
+        adrf = self._fitted()
+        t = _unwrap_scalar(treatment_value, "treatment_value")
+        c = _unwrap_scalar(control_value, "control_value")
+        self._target_units = target_units
+        self._treatment_value = treatment_value
+        self._control_value = control_value
+        value = adrf.contrast(t, c)
+        estimate = CausalEstimate(
+            data=data,
+            treatment_name=self._target_estimand.treatment_variable,
+            outcome_name=self._target_estimand.outcome_variable,
+            estimate=value,
+            control_value=control_value,
+            treatment_value=treatment_value,
+            target_estimand=self._target_estimand,
+            realized_estimand_expr=self.symbolic_estimator,
+            dose_response=adrf.curve_.copy(),
+            effective_sample_size=float(np.sum(adrf.weights_) ** 2 / np.sum(adrf.weights_**2)),
+        )
+        estimate.add_estimator(self)
+        return estimate
+
+    def construct_symbolic_estimator(self, estimand: Any) -> str:
+        t = ",".join(estimand.treatment_variable)
+        y = ",".join(estimand.outcome_variable)
+        x = ",".join(estimand.get_adjustment_set() or [])
+        return f"b: {y}~spline({t}) weighted by {self.method_name} weights balancing {t} against [{x}]"
+
+    # -- uncertainty: bootstrap of the whole pipeline, shared by CI, std. error and p-value ---
+    def _fitted(self) -> AverageDoseResponse:
+        if self.adrf_ is None:
+            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit(data) first.")
+        return self.adrf_
+
+    def _replicates(self) -> AverageDoseResponse:
+        adrf = self._fitted()
+        if adrf.bootstrap_coef_.shape[0] < 2:
+            n_boot = self._pipeline_params.get("n_bootstrap", self.default_n_bootstrap) or 100
+            adrf.bootstrap(*self._arrays, n_bootstrap=n_boot)
+        return adrf
+
+    def _contrast_values(self) -> tuple[float, float]:
+        return _unwrap_scalar(self._treatment_value, "treatment_value"), _unwrap_scalar(
+            self._control_value, "control_value"
+        )
+
+    def _estimate_confidence_intervals(
+        self, confidence_level: float | None = None, method: Any = None, **kwargs: Any
+    ) -> tuple[float, float]:
+        """Percentile bootstrap interval of the contrast (the bootstrap refits weights and curve)."""
+        return self._replicates().contrast_interval(*self._contrast_values(), confidence_level=confidence_level)
+
+    def _estimate_std_error(self, method: Any = None, **kwargs: Any) -> float:
+        """Bootstrap standard error of the contrast."""
+        return self._replicates().contrast_std_error(*self._contrast_values())
+
+    def _test_significance(self, estimate_value: float, method: Any = None, **kwargs: Any) -> dict[str, float]:
+        """Bootstrap p-value of "no difference between the two doses"."""
+        return {"p_value": self._replicates().contrast_p_value(*self._contrast_values())}
+
+    # -- results -----------------------------------------------------------------------------
+    @property
+    def weights_(self) -> np.ndarray:
+        """Balancing weights of the fitted data (mean 1)."""
+        return self._fitted().weights_
+
+    @property
+    def dose_response_(self) -> pd.DataFrame:
+        """The fitted curve with its bootstrap bands."""
+        return self._fitted().curve_.copy()
+
+    def predict_dose_response(self, values: Any) -> np.ndarray:
+        """Estimated mean outcome :math:`\\hat\\mu` at the treatment ``values``."""
+        return self._fitted().predict(values)
+
+    def balance_table(self) -> pd.DataFrame:
+        """Correlation of the treatment with each confounder (and its powers) before/after weighting."""
+        return self._fitted().balance_table_.copy()
+
+
+class EntropyBalancingEstimator(DoseResponseEstimator):
+    """Entropy balancing for a continuous treatment (``method_name="entropy_balancing"``).
+
+    Parameters are those of :class:`dowhy_e2b.EntropyBalancingWeights` (``moments``,
+    ``treatment_moments``, ``max_imbalance``, ``ridge``, ``tol``, ``max_iter``, ``on_failure``) and
+    of the curve (``dose_grid``, ``n_bootstrap``, ``n_jobs``, ``random_state``, ``verbose``,
+    ``outcome_model``).
+    """
+
+    method_name = "entropy_balancing"
+
+    def _make_weighter(self, **params: Any) -> EntropyBalancingWeights:
+        return EntropyBalancingWeights(**params)
+
+
+class GPSWeightingEstimator(DoseResponseEstimator):
+    """Stabilised inverse generalised-propensity weighting (``method_name="gps_weighting"``).
+
+    Parameters are those of :class:`dowhy_e2b.GPSWeights` and of the curve.
+    """
+
+    method_name = "gps_weighting"
+
+    def _make_weighter(self, **params: Any) -> GPSWeights:
+        return GPSWeights(**params)
+
+
+class UnweightedEstimator(DoseResponseEstimator):
+    """The unweighted spline curve, ignoring confounding (``method_name="unweighted"``): a reference."""
+
+    method_name = "unweighted"
+
+    def _make_weighter(self, **params: Any) -> UnitWeights:
+        return UnitWeights(**params)

@@ -1,0 +1,63 @@
+"""Register dowhy-e2b's estimators with DoWhy 0.14.
+
+DoWhy resolves ``"backdoor.<name>"`` by importing ``dowhy.causal_estimators.<name>_estimator`` and
+taking the class ``<Name>Estimator`` (capwords of the module name). We place an alias module with
+that class in ``sys.modules``. A bare ``"<name>"`` would make DoWhy raise ``IndexError`` while
+splitting the name, so ``CausalModel.estimate_effect`` is wrapped to expand registered bare names to
+``"backdoor.<name>"``; every other name passes through untouched.
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+import sys
+import types
+from typing import Any
+
+import dowhy.causal_estimators
+from dowhy.causal_model import CausalModel
+
+__all__ = ["REGISTERED", "expand_method_name", "register_estimator"]
+
+#: Bare method names registered by dowhy-e2b, mapped to their estimator classes.
+REGISTERED: dict[str, type] = {}
+
+
+def _alias_class_name(name: str) -> str:
+    return string.capwords(f"{name}_estimator", "_").replace("_", "")
+
+
+def register_estimator(name: str, cls: type) -> None:
+    """Make ``method_name=name`` and ``"backdoor." + name`` resolve to ``cls`` in DoWhy."""
+    module_name = f"dowhy.causal_estimators.{name}_estimator"
+    module = types.ModuleType(module_name, f"Alias of {cls.__module__}.{cls.__qualname__} for DoWhy.")
+    setattr(module, _alias_class_name(name), cls)
+    sys.modules[module_name] = module
+    setattr(dowhy.causal_estimators, f"{name}_estimator", module)
+    REGISTERED[name] = cls
+    _patch_causal_model()
+
+
+def expand_method_name(method_name: Any) -> Any:
+    """``"e2b"`` → ``"backdoor.e2b"`` for registered bare names; anything else unchanged."""
+    if isinstance(method_name, str) and method_name in REGISTERED:
+        return f"backdoor.{method_name}"
+    return method_name
+
+
+def _patch_causal_model() -> None:
+    original = CausalModel.estimate_effect
+    if getattr(original, "_dowhy_e2b_patched", False):
+        return
+
+    @functools.wraps(original)
+    def estimate_effect(self: CausalModel, identified_estimand: Any, *args: Any, **kwargs: Any) -> Any:
+        if args:
+            args = (expand_method_name(args[0]), *args[1:])
+        elif "method_name" in kwargs:
+            kwargs["method_name"] = expand_method_name(kwargs["method_name"])
+        return original(self, identified_estimand, *args, **kwargs)
+
+    estimate_effect._dowhy_e2b_patched = True  # type: ignore[attr-defined]
+    CausalModel.estimate_effect = estimate_effect  # type: ignore[method-assign]

@@ -1,0 +1,36 @@
+"""dowhy-e2b: continuous-treatment causal inference for DoWhy.
+
+Entropy balancing and End-to-End Balancing (E2B) weights for a continuous treatment, the
+average dose-response curve with bootstrap bands, and a DoWhy plugin: after ``import dowhy_e2b``,
+``CausalModel.estimate_effect(..., method_name="e2b")`` (also ``"entropy_balancing"``,
+``"gps_weighting"``, ``"unweighted"``) works.
+"""
+
+from __future__ import annotations
+
+from ._numerics import effective_sample_size
+from .diagnostics import balance_table
+from .dose_response import AverageDoseResponse, WeightedDoseResponse
+from .entropy import EntropyBalancingWeights
+from .exceptions import BalanceError, ConstantTreatmentWarning, ConvergenceWarning, ExtrapolationWarning
+from .gps import GPSWeights, UnitWeights
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AverageDoseResponse",
+    "BalanceError",
+    "ConstantTreatmentWarning",
+    "ConvergenceWarning",
+    "EntropyBalancingWeights",
+    "ExtrapolationWarning",
+    "GPSWeights",
+    "UnitWeights",
+    "WeightedDoseResponse",
+    "__version__",
+    "balance_table",
+    "effective_sample_size",
+]
+
+# DoWhy plugin: registering the estimators is the point of importing the package.
+from . import adapters  # noqa: E402

@@ -1,0 +1,94 @@
+"""Shared plumbing of the weighting estimators (scikit-learn conventions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._validation import check_treatment, is_constant
+
+__all__ = ["BaseWeights"]
+
+
+class BaseWeights(BaseEstimator):
+    """Base class of the balancing-weight estimators.
+
+    Subclasses implement ``_fit_weights(X, a, sample_weight)`` returning weights with mean 1 and
+    may set further fitted attributes. ``fit(X, a)`` follows scikit-learn's contract: the
+    treatment plays the role of ``y``.
+    """
+
+    def _validate_inputs(
+        self, X: Any, a: Any, sample_weight: Any = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        X, a = validate_data(self, X, a, y_numeric=True, ensure_min_samples=2, dtype=np.float64)
+        a = check_treatment(a, name="treatment")
+        if is_constant(a):
+            raise ValueError(
+                "treatment is constant: there is no dose-response to balance for. "
+                "AverageDoseResponse and the DoWhy estimators return a zero effect in that case."
+            )
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=float).ravel()
+            if sample_weight.shape != a.shape:
+                raise ValueError(
+                    f"sample_weight must have shape ({a.shape[0]},), got {sample_weight.shape}."
+                )
+            if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
+                raise ValueError("sample_weight must be finite and non-negative.")
+            if sample_weight.sum() <= 0:
+                raise ValueError("sample_weight must have a positive sum.")
+        return X, a, sample_weight
+
+    def fit(self, X: Any, a: Any, sample_weight: Any = None) -> BaseWeights:
+        """Estimate balancing weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_covariates)
+            Confounders (numeric; one-hot encode categorical ones first).
+        a : array-like of shape (n_samples,)
+            Continuous treatment.
+        sample_weight : array-like of shape (n_samples,), optional
+            Frequency or survey weights of the units. Integer weights are equivalent to
+            duplicating rows.
+
+        Returns
+        -------
+        self
+        """
+        X, a, sample_weight = self._validate_inputs(X, a, sample_weight)
+        weights = self._fit_weights(X, a, sample_weight)
+        self.weights_ = weights
+        return self
+
+    def _fit_weights(self, X: np.ndarray, a: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
+        raise NotImplementedError
+
+    def weights_for(self, X: Any, a: Any, sample_weight: Any = None) -> np.ndarray:
+        """Balancing weights for another sample, e.g. a bootstrap resample.
+
+        Reuses what ``fit`` learned that is expensive to learn; for this estimator that is
+        nothing, so the weights are re-estimated from scratch on ``(X, a)``. The fitted estimator
+        is not changed.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Weights with mean 1.
+        """
+        check_is_fitted(self, "weights_")
+        return clone(self).fit(X, a, sample_weight=sample_weight).weights_
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+
+def normalise_weights(w: np.ndarray) -> np.ndarray:
+    """Weights rescaled to mean 1."""
+    return w * (w.shape[0] / w.sum())

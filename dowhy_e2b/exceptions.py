@@ -1,0 +1,20 @@
+"""Errors and warnings raised by dowhy-e2b."""
+
+from __future__ import annotations
+
+from sklearn.exceptions import ConvergenceWarning
+
+__all__ = ["BalanceError", "ConstantTreatmentWarning", "ConvergenceWarning", "ExtrapolationWarning"]
+
+
+class BalanceError(ValueError):
+    """Balance could not be reached (``on_failure="raise"``); the message gives the measured
+    imbalance, the effective sample size and what to try."""
+
+
+class ExtrapolationWarning(UserWarning):
+    """A requested treatment value lies outside the observed range of the treatment."""
+
+
+class ConstantTreatmentWarning(UserWarning):
+    """The treatment is constant: there is no dose-response to estimate (the effect is 0)."""
