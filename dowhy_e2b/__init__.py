@@ -12,7 +12,13 @@ from ._numerics import effective_sample_size
 from .diagnostics import balance_table
 from .dose_response import AverageDoseResponse, WeightedDoseResponse
 from .entropy import EntropyBalancingWeights
-from .exceptions import BalanceError, ConstantTreatmentWarning, ConvergenceWarning, ExtrapolationWarning
+from .exceptions import (
+    BalanceError,
+    ConstantTreatmentWarning,
+    ConvergenceWarning,
+    DiscreteTreatmentWarning,
+    ExtrapolationWarning,
+)
 from .gps import GPSWeights, UnitWeights
 
 __version__ = "0.1.0"
@@ -22,6 +28,7 @@ __all__ = [
     "BalanceError",
     "ConstantTreatmentWarning",
     "ConvergenceWarning",
+    "DiscreteTreatmentWarning",
     "EntropyBalancingWeights",
     "ExtrapolationWarning",
     "GPSWeights",

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .exceptions import ExtrapolationWarning
+from .exceptions import DiscreteTreatmentWarning, ExtrapolationWarning
 
 __all__ = [
     "as_float_vector",
@@ -81,7 +81,7 @@ def check_treatment(a: Any, name: str = "treatment") -> np.ndarray:
 
     Warns
     -----
-    UserWarning
+    DiscreteTreatmentWarning
         Fewer than 10 distinct values (a discrete dose: the curve interpolates between levels).
     """
     arr = as_float_vector(a, name, role="treatment")
@@ -104,7 +104,7 @@ def check_treatment(a: Any, name: str = "treatment") -> np.ndarray:
         warnings.warn(
             f"treatment '{name}' has only {values.size} distinct values; the dose-response curve "
             "is interpolated between them.",
-            UserWarning,
+            DiscreteTreatmentWarning,
             stacklevel=3,
         )
     return arr

@@ -2,7 +2,9 @@ r"""Data-generating processes with a known average dose-response function.
 
 Used by the tests, the documentation and the benchmarks. Each generator returns a
 :class:`DoseResponseDataset`: a DataFrame, the roles of its columns, the causal graph, and the true
-curve :math:`\mu(a) = E[Y(a)]`.
+curve :math:`\mu(a) = E[Y(a)]`. Every generator takes ``intervention=value`` to simulate the
+experiment do(treatment = value) instead: the mean outcome of such a sample estimates
+:math:`\mu(\text{value})` by Monte Carlo, an independent check of the closed forms.
 
 * :func:`make_linear` and :func:`make_nonlinear`: five standard-normal confounders, linear
   treatment assignment (DESIGN §7's development processes).
@@ -100,12 +102,19 @@ def _gaussian_confounders(n: int, rng: np.random.Generator) -> tuple[np.ndarray,
     return X, a
 
 
+def _intervene(a: np.ndarray, intervention: float | None) -> np.ndarray:
+    """The treatment, or the constant ``intervention`` (the do-operation) when one is given."""
+    return a if intervention is None else np.full_like(a, float(intervention))
+
+
 def _frame(X: np.ndarray, a: np.ndarray, y: np.ndarray) -> pd.DataFrame:
     cols = {f"x{j + 1}": X[:, j] for j in range(X.shape[1])}
     return pd.DataFrame({**cols, "a": a, "y": y})
 
 
-def make_linear(n_samples: int = 1000, random_state: Any = None) -> DoseResponseDataset:
+def make_linear(
+    n_samples: int = 1000, random_state: Any = None, intervention: float | None = None
+) -> DoseResponseDataset:
     r"""Linear effect with a quadratic confounder term.
 
     :math:`x \sim N(0, I_5)`, :math:`a = x^\top b + N(0, 1)`,
@@ -114,6 +123,7 @@ def make_linear(n_samples: int = 1000, random_state: Any = None) -> DoseResponse
     """
     rng = np.random.default_rng(random_state)
     X, a = _gaussian_confounders(n_samples, rng)
+    a = _intervene(a, intervention)
     y = a + X @ _C + 0.5 * X[:, 0] ** 2 + rng.standard_normal(n_samples)
     return DoseResponseDataset(
         data=_frame(X, a, y),
@@ -131,7 +141,9 @@ def _nonlinear_mu(t: Any) -> np.ndarray:
     return np.sin(1.5 * t) + 0.3 * t + 0.5
 
 
-def make_nonlinear(n_samples: int = 1000, random_state: Any = None) -> DoseResponseDataset:
+def make_nonlinear(
+    n_samples: int = 1000, random_state: Any = None, intervention: float | None = None
+) -> DoseResponseDataset:
     r"""Nonlinear effect with interacting confounders.
 
     :math:`x \sim N(0, I_5)`, :math:`a = x^\top b + N(0, 1)`,
@@ -140,6 +152,7 @@ def make_nonlinear(n_samples: int = 1000, random_state: Any = None) -> DoseRespo
     """
     rng = np.random.default_rng(random_state)
     X, a = _gaussian_confounders(n_samples, rng)
+    a = _intervene(a, intervention)
     y = (
         np.sin(1.5 * a)
         + 0.3 * a
@@ -169,7 +182,9 @@ def _poor_overlap_mu(t: Any) -> np.ndarray:
     return np.cos(2 * np.pi * (t - 0.5)) * (t**2 + _POOR_OVERLAP_CONSTANT)
 
 
-def make_poor_overlap(n_samples: int = 500, random_state: Any = None) -> DoseResponseDataset:
+def make_poor_overlap(
+    n_samples: int = 500, random_state: Any = None, intervention: float | None = None
+) -> DoseResponseDataset:
     r"""VCNet's "simu1" process: strong, nonlinear confounding and thin overlap.
 
     :math:`x \sim U[0, 1]^6`, :math:`a = \sigma(h(x) + N(0, 0.5^2))` with
@@ -195,7 +210,7 @@ def make_poor_overlap(n_samples: int = 500, random_state: Any = None) -> DoseRes
         + 2 * x5
         - 6.5
     )
-    a = 1.0 / (1.0 + np.exp(-(h + 0.5 * rng.standard_normal(n_samples))))
+    a = _intervene(1.0 / (1.0 + np.exp(-(h + 0.5 * rng.standard_normal(n_samples)))), intervention)
     y = np.cos(2 * np.pi * (a - 0.5)) * (
         a**2 + 4 * np.maximum(x1, x6) ** 3 / (1 + 2 * x3**2) * np.sin(x4)
     ) + 0.5 * rng.standard_normal(n_samples)
@@ -221,7 +236,9 @@ def _lemonade_mu(t: Any) -> np.ndarray:
     return 5.0 + 2.5 * np.exp(-(((t - 11.0) / 4.0) ** 2)) + float(_REGION_P @ _REGION_RATING)
 
 
-def load_lemonade(n_samples: int = 2000, random_state: Any = 0) -> DoseResponseDataset:
+def load_lemonade(
+    n_samples: int = 2000, random_state: Any = 0, intervention: float | None = None
+) -> DoseResponseDataset:
     r"""How much lemon juice makes the best lemonade? A synthetic tasting study.
 
     Each row is one batch of lemonade rated by a taster. Recipe developers added more lemon
@@ -248,6 +265,7 @@ def load_lemonade(n_samples: int = 2000, random_state: Any = 0) -> DoseResponseD
         + _REGION_LEMON[r]
         + 2.5 * rng.standard_normal(n)
     )
+    lemon = _intervene(lemon, intervention)
     rating = (
         5.0
         + 2.5 * np.exp(-(((lemon - 11.0) / 4.0) ** 2))

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.linear_model import LinearRegression
 from sklearn.preprocessing import SplineTransformer
@@ -33,7 +34,7 @@ from ._validation import (
 )
 from ._base import normalise_weights
 from .diagnostics import balance_table
-from .exceptions import ConstantTreatmentWarning, ConvergenceWarning
+from .exceptions import ConstantTreatmentWarning, ConvergenceWarning, DiscreteTreatmentWarning
 
 __all__ = ["AverageDoseResponse", "WeightedDoseResponse"]
 
@@ -43,15 +44,20 @@ logger = logging.getLogger(__name__)
 class WeightedDoseResponse(RegressorMixin, BaseEstimator):
     r"""Weighted spline regression of the outcome on the treatment: :math:`\hat\mu(a)`.
 
+    With one column (the treatment) this is the outcome stage of a weighted marginal structural
+    model. With several columns it is an additive spline model :math:`\sum_j s_j(x_j)`, so it is a
+    scikit-learn regressor like any other.
+
     Parameters
     ----------
     n_knots : int, default=5
         Number of knots of the B-spline basis (including the two boundary knots).
     degree : int, default=3
         Polynomial degree of the splines (3: cubic).
-    knots : {"quantile", "uniform"} or array-like of shape (n_knots,), default="quantile"
+    knots : {"quantile", "uniform"} or array-like of shape (n_knots,) or (n_knots, n_columns)
         Knot positions: quantiles of the observed treatment, evenly spaced over its range, or
-        given explicitly.
+        given explicitly. A column whose quantile knots coincide (few distinct values) gets
+        uniform knots.
     extrapolation : {"linear", "constant", "continue"}, default="linear"
         How the basis continues outside the boundary knots (see
         :class:`~sklearn.preprocessing.SplineTransformer`).
@@ -60,15 +66,18 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
     ----------
     coef_ : ndarray of shape (n_basis + 1,)
         Intercept followed by the spline coefficients.
-    knots_ : ndarray of shape (n_knots,)
-        The knots used (``None`` for a constant treatment: the curve is flat).
+    knots_ : ndarray of shape (n_knots, n_columns) or None
+        The knots used (``None`` when every column is constant: the fit is the weighted mean).
     spline_ : SplineTransformer or None
         The fitted basis.
+    constant_columns_ : ndarray of bool
+        Columns that were constant in ``fit`` (they get no basis functions).
 
     Notes
     -----
-    Solves :math:`\min_\beta \sum_i w_i (y_i - \beta_0 - B(a_i)^\top\beta)^2`; with balancing
-    weights :math:`w` the fitted curve estimates :math:`E[Y(a)]`.
+    Solves :math:`\min_\beta \sum_i w_i (y_i - \beta_0 - B(a_i)^\top\beta)^2` by weighted least
+    squares (minimum-norm solution where the basis is rank deficient); with balancing weights
+    :math:`w` the fitted curve estimates :math:`E[Y(a)]`.
 
     Examples
     --------
@@ -97,12 +106,12 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        a : array-like of shape (n_samples,) or (n_samples, 1)
-            Treatment.
+        a : array-like of shape (n_samples,) or (n_samples, n_columns)
+            Treatment (or, for an additive model, several columns).
         y : array-like of shape (n_samples,)
             Outcome.
         sample_weight : array-like of shape (n_samples,), optional
-            Balancing weights.
+            Balancing weights (non-negative).
 
         Returns
         -------
@@ -110,62 +119,69 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
         """
         check_scalar(self.n_knots, "n_knots", Integral, min_val=2)
         check_scalar(self.degree, "degree", Integral, min_val=1)
-        A, y = validate_data(self, a, y, y_numeric=True, ensure_2d=False, dtype=np.float64)
-        A = self._as_column(A)
-        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float).ravel()
-        t = A[:, 0]
-        if is_constant(t):
+        A, y = validate_data(self, _as_2d(a), y, y_numeric=True, dtype=np.float64)
+        w = None
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=float).ravel()
+            if w.shape != y.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise ValueError(f"sample_weight must be {y.shape[0]} finite non-negative numbers.")
+            if w.sum() <= 0:
+                raise ValueError("sample_weight must not be all zero: at least one weight must be positive.")
+        self.constant_columns_ = np.all(A == A[0], axis=0)
+        if self.constant_columns_.all():
             self.spline_ = None
             self.knots_ = None
             self.coef_ = np.array([np.average(y, weights=w)])
             return self
-        if isinstance(self.knots, str):
-            if self.knots == "quantile":
-                knots = np.quantile(t, np.linspace(0, 1, int(self.n_knots)))
-            elif self.knots == "uniform":
-                knots = np.linspace(t.min(), t.max(), int(self.n_knots))
-            else:
-                raise ValueError(f"knots must be 'quantile', 'uniform' or an array, got {self.knots!r}.")
-            knots = np.unique(knots)
-            if knots.size < 2:
-                knots = np.array([t.min(), t.max()])
-        else:
-            knots = np.unique(np.asarray(self.knots, dtype=float).ravel())
-        self.knots_ = knots
+        self.knots_ = self._knots(A[:, ~self.constant_columns_], w)
         self.spline_ = SplineTransformer(
-            knots=knots[:, None],
+            knots=self.knots_,
             degree=int(self.degree),
             extrapolation=self.extrapolation,
             include_bias=False,
-        ).fit(A)
-        B = self.spline_.transform(A)
+        ).fit(A[:, ~self.constant_columns_])
+        B = self.spline_.transform(A[:, ~self.constant_columns_])
         lin = LinearRegression().fit(B, y, sample_weight=w)
         self.coef_ = np.concatenate([[lin.intercept_], lin.coef_])
         return self
 
-    @staticmethod
-    def _as_column(A: np.ndarray) -> np.ndarray:
-        A = np.asarray(A, dtype=float)
-        if A.ndim == 1:
-            return A[:, None]
-        if A.ndim == 2 and A.shape[1] == 1:
-            return A
-        raise ValueError(
-            f"WeightedDoseResponse models the outcome on the treatment alone: expected a of shape "
-            f"(n_samples,) or (n_samples, 1), got {A.shape}."
-        )
+    def _knots(self, A: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+        if not isinstance(self.knots, str):
+            knots = np.asarray(self.knots, dtype=float)
+            return knots.reshape(knots.shape[0], -1) if knots.ndim == 1 else knots
+        if self.knots not in ("quantile", "uniform"):
+            raise ValueError(f"knots must be 'quantile', 'uniform' or an array, got {self.knots!r}.")
+        grid = np.linspace(0, 1, int(self.n_knots))
+        uniform = A.min(axis=0) + grid[:, None] * (A.max(axis=0) - A.min(axis=0))
+        if self.knots == "uniform":
+            return uniform
+        # Weighted quantiles (the treatment distribution of the weighted sample), with the
+        # inverted-CDF definition so that integer weights equal duplicated rows.
+        quantile = np.quantile(A, grid, axis=0, method="inverted_cdf", weights=w)
+        distinct = np.all(np.diff(quantile, axis=0) > 0, axis=0)
+        return np.where(distinct, quantile, uniform)
 
     def design_matrix(self, values: Any) -> np.ndarray:
         """Intercept and spline basis at ``values``: ``predict(values) == design_matrix(values) @ coef_``."""
         check_is_fitted(self, "coef_")
-        v = self._as_column(np.asarray(values, dtype=float))
+        V = validate_data(self, _as_2d(values, self.n_features_in_), reset=False, dtype=np.float64)
         if self.spline_ is None:
-            return np.ones((v.shape[0], 1))
-        return np.column_stack([np.ones(v.shape[0]), self.spline_.transform(v)])
+            return np.ones((V.shape[0], 1))
+        return np.column_stack([np.ones(V.shape[0]), self.spline_.transform(V[:, ~self.constant_columns_])])
 
     def predict(self, values: Any) -> np.ndarray:
-        """Estimated mean outcome :math:`\\hat\\mu` at the treatment ``values``."""
+        """Estimated mean outcome :math:`\hat\mu` at the treatment ``values``."""
         return self.design_matrix(values) @ self.coef_
+
+
+def _as_2d(values: Any, n_features: int | None = None) -> Any:
+    """A 1-d vector becomes one column (for a one-column model); the rest goes to ``validate_data``."""
+    if issparse(values) or (n_features is not None and n_features != 1):
+        return values
+    if hasattr(values, "iloc"):
+        return values.to_frame() if values.ndim == 1 else values
+    arr = np.asarray(values)
+    return arr.reshape(-1, 1) if arr.ndim <= 1 else values
 
 
 class AverageDoseResponse(BaseEstimator):
@@ -307,10 +323,12 @@ class AverageDoseResponse(BaseEstimator):
         else:
             self.weighter_ = self._make_weighter()
             X_named = pd.DataFrame(X, columns=feature_names)
-            if sw is None:
-                self.weighter_.fit(X_named, a)
-            else:
-                self.weighter_.fit(X_named, a, sample_weight=sw)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DiscreteTreatmentWarning)  # already warned above
+                if sw is None:
+                    self.weighter_.fit(X_named, a)
+                else:
+                    self.weighter_.fit(X_named, a, sample_weight=sw)
         if self.weighter_ is None:
             self.weights_ = np.ones_like(a) if sw is None else normalise_weights(sw)
         else:
@@ -343,7 +361,7 @@ class AverageDoseResponse(BaseEstimator):
         seeds = rng.randint(0, np.iinfo(np.int32).max, size=n_boot)
         fixed_outcome = clone(self.outcome_model_)
         if self.outcome_model_.knots_ is not None:
-            fixed_outcome.set_params(knots=self.outcome_model_.knots_)
+            fixed_outcome.set_params(knots=self.outcome_model_.knots_[:, 0])
         weighter = self.weighter_
         sw = self._sample_weight
         jobs = (delayed(_bootstrap_replicate)(weighter, fixed_outcome, X, a, y, sw, int(s)) for s in seeds)
@@ -351,6 +369,7 @@ class AverageDoseResponse(BaseEstimator):
             jobs = tqdm(jobs, total=n_boot, desc="bootstrap")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", DiscreteTreatmentWarning)
             results = Parallel(n_jobs=self.n_jobs)(jobs) if n_boot else []
         coefs = [r for r in results if r is not None]
         self.n_bootstrap_failed_ = n_boot - len(coefs)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from sklearn.exceptions import ConvergenceWarning
 
-__all__ = ["BalanceError", "ConstantTreatmentWarning", "ConvergenceWarning", "ExtrapolationWarning"]
+__all__ = [
+    "BalanceError",
+    "ConstantTreatmentWarning",
+    "ConvergenceWarning",
+    "DiscreteTreatmentWarning",
+    "ExtrapolationWarning",
+]
 
 
 class BalanceError(ValueError):
@@ -18,3 +24,7 @@ class ExtrapolationWarning(UserWarning):
 
 class ConstantTreatmentWarning(UserWarning):
     """The treatment is constant: there is no dose-response to estimate (the effect is 0)."""
+
+
+class DiscreteTreatmentWarning(UserWarning):
+    """The treatment takes few distinct values: the curve is interpolated between them."""
