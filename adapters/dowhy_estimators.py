@@ -282,13 +282,17 @@ class DoseResponseEstimator(CausalEstimator):
         self, confidence_level: float | None = None, method: Any = None, **kwargs: Any
     ) -> tuple[float, float]:
         """Percentile bootstrap interval of the contrast (the bootstrap refits weights and curve)."""
-        return self._replicates().contrast_interval(*self._contrast_values(), confidence_level=confidence_level)
+        return self._replicates().contrast_interval(
+            *self._contrast_values(), confidence_level=confidence_level
+        )
 
     def _estimate_std_error(self, method: Any = None, **kwargs: Any) -> float:
         """Bootstrap standard error of the contrast."""
         return self._replicates().contrast_std_error(*self._contrast_values())
 
-    def _test_significance(self, estimate_value: float, method: Any = None, **kwargs: Any) -> dict[str, float]:
+    def _test_significance(
+        self, estimate_value: float, method: Any = None, **kwargs: Any
+    ) -> dict[str, float]:
         """Bootstrap p-value of "no difference between the two doses"."""
         return {"p_value": self._replicates().contrast_p_value(*self._contrast_values())}
 

@@ -40,4 +40,4 @@ __all__ = [
 ]
 
 # DoWhy plugin: registering the estimators is the point of importing the package.
-from . import adapters  # noqa: E402
+from . import adapters  # type: ignore[attr-defined]  # noqa: F401

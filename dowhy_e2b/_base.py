@@ -34,9 +34,7 @@ class BaseWeights(BaseEstimator):
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=float).ravel()
             if sample_weight.shape != a.shape:
-                raise ValueError(
-                    f"sample_weight must have shape ({a.shape[0]},), got {sample_weight.shape}."
-                )
+                raise ValueError(f"sample_weight must have shape ({a.shape[0]},), got {sample_weight.shape}.")
             if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
                 raise ValueError("sample_weight must be finite and non-negative.")
             if sample_weight.sum() <= 0:

@@ -12,9 +12,7 @@ from ._numerics import effective_sample_size, weighted_corr, weighted_mean_shift
 __all__ = ["balance_table", "effective_sample_size"]
 
 
-def balance_table(
-    X: Any, a: Any, weights: Any, feature_names: Any = None, moments: int = 1
-) -> pd.DataFrame:
+def balance_table(X: Any, a: Any, weights: Any, feature_names: Any = None, moments: int = 1) -> pd.DataFrame:
     """Correlation of the treatment with each covariate (and its powers), before and after weighting.
 
     Parameters
@@ -69,8 +67,16 @@ def balance_table(
                     "mean_shift": shift[j],
                 }
             )
-    table = pd.DataFrame(rows, columns=[
-        "covariate", "power", "corr_unweighted", "corr_weighted", "abs_corr_reduction", "mean_shift"
-    ])
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "covariate",
+            "power",
+            "corr_unweighted",
+            "corr_weighted",
+            "abs_corr_reduction",
+            "mean_shift",
+        ],
+    )
     table.attrs["effective_sample_size"] = effective_sample_size(w)
     return table

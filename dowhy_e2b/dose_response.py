@@ -24,6 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, check_scalar, validate_data
 from tqdm.auto import tqdm
 
+from ._base import normalise_weights
 from ._validation import (
     as_float_vector,
     check_dose_grid,
@@ -32,7 +33,6 @@ from ._validation import (
     is_constant,
     warn_outside_support,
 )
-from ._base import normalise_weights
 from .diagnostics import balance_table
 from .exceptions import ConstantTreatmentWarning, ConvergenceWarning, DiscreteTreatmentWarning
 
@@ -170,7 +170,7 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
         return np.column_stack([np.ones(V.shape[0]), self.spline_.transform(V[:, ~self.constant_columns_])])
 
     def predict(self, values: Any) -> np.ndarray:
-        """Estimated mean outcome :math:`\hat\mu` at the treatment ``values``."""
+        r"""Estimated mean outcome :math:`\hat\mu` at the treatment ``values``."""
         return self.design_matrix(values) @ self.coef_
 
 
@@ -299,13 +299,20 @@ class AverageDoseResponse(BaseEstimator):
         """
         check_scalar(self.n_bootstrap, "n_bootstrap", Integral, min_val=0)
         check_scalar(
-            self.confidence_level, "confidence_level", Real, min_val=0, max_val=1, include_boundaries="neither"
+            self.confidence_level,
+            "confidence_level",
+            Real,
+            min_val=0,
+            max_val=1,
+            include_boundaries="neither",
         )
         X, feature_names = _design(X)
         a = check_treatment(a, name="treatment")
         y = as_float_vector(y, "outcome", role="outcome")
         if not (len(a) == len(y) == len(X)):
-            raise ValueError(f"X, a and y must have the same number of rows, got {len(X)}, {len(a)}, {len(y)}.")
+            raise ValueError(
+                f"X, a and y must have the same number of rows, got {len(X)}, {len(a)}, {len(y)}."
+            )
         self.grid_ = check_dose_grid(self.dose_grid, a)
         self.treatment_range_ = (float(a.min()), float(a.max()))
         self.constant_treatment_ = is_constant(a)
@@ -374,7 +381,9 @@ class AverageDoseResponse(BaseEstimator):
         coefs = [r for r in results if r is not None]
         self.n_bootstrap_failed_ = n_boot - len(coefs)
         if self.n_bootstrap_failed_:
-            logger.warning("%d of %d bootstrap replicates failed and were dropped.", self.n_bootstrap_failed_, n_boot)
+            logger.warning(
+                "%d of %d bootstrap replicates failed and were dropped.", self.n_bootstrap_failed_, n_boot
+            )
         n_coef = self.outcome_model_.coef_.shape[0]
         self.bootstrap_coef_ = np.asarray(coefs, dtype=float).reshape(-1, n_coef)
         if hasattr(self, "curve_"):
@@ -392,7 +401,9 @@ class AverageDoseResponse(BaseEstimator):
         D = self.outcome_model_.design_matrix(np.atleast_1d(np.asarray(values, dtype=float)))
         return self.bootstrap_coef_ @ D.T
 
-    def _interval(self, replicates: np.ndarray, confidence_level: float | None) -> tuple[np.ndarray, np.ndarray]:
+    def _interval(
+        self, replicates: np.ndarray, confidence_level: float | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         level = self.confidence_level if confidence_level is None else confidence_level
         if replicates.shape[0] < 2:
             nan = np.full(replicates.shape[1:], np.nan)
@@ -420,11 +431,17 @@ class AverageDoseResponse(BaseEstimator):
         return reps[:, 0] - reps[:, 1]
 
     def contrast(self, treatment_value: float, control_value: float) -> float:
-        """:math:`\\hat\\mu(\\text{treatment\\_value}) - \\hat\\mu(\\text{control\\_value})` (0 for a constant treatment)."""
+        """The contrast :math:`\\hat\\mu(t) - \\hat\\mu(c)` of two doses (0 for a constant treatment).
+
+        Warns (:class:`~dowhy_e2b.exceptions.ExtrapolationWarning`) for doses outside the observed
+        range.
+        """
         check_is_fitted(self, "outcome_model_")
         if self.constant_treatment_:
             return 0.0
-        warn_outside_support(np.array([treatment_value, control_value]), np.array(self.treatment_range_), "treatment value")
+        warn_outside_support(
+            np.array([treatment_value, control_value]), np.array(self.treatment_range_), "treatment value"
+        )
         mu = self.predict([treatment_value, control_value])
         return float(mu[0] - mu[1])
 
@@ -432,7 +449,9 @@ class AverageDoseResponse(BaseEstimator):
         self, treatment_value: float, control_value: float, confidence_level: float | None = None
     ) -> tuple[float, float]:
         """Percentile bootstrap interval of :meth:`contrast`."""
-        lo, hi = self._interval(self._contrast_replicates(treatment_value, control_value)[:, None], confidence_level)
+        lo, hi = self._interval(
+            self._contrast_replicates(treatment_value, control_value)[:, None], confidence_level
+        )
         return float(lo[0]), float(hi[0])
 
     def contrast_std_error(self, treatment_value: float, control_value: float) -> float:
@@ -446,7 +465,7 @@ class AverageDoseResponse(BaseEstimator):
         reps = self._contrast_replicates(treatment_value, control_value)
         if reps.size == 0:
             return float("nan")
-        share = min(np.mean(reps <= 0), np.mean(reps >= 0))
+        share = min(float(np.mean(reps <= 0)), float(np.mean(reps >= 0)))
         return float(min(1.0, 2 * share))
 
 

@@ -67,7 +67,12 @@ class GPSWeights(BaseWeights):
     def _fit_weights(self, X: np.ndarray, a: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
         if self.clip_quantile is not None:
             check_scalar(
-                self.clip_quantile, "clip_quantile", Real, min_val=0.5, max_val=1.0, include_boundaries="right"
+                self.clip_quantile,
+                "clip_quantile",
+                Real,
+                min_val=0.5,
+                max_val=1.0,
+                include_boundaries="right",
             )
         model = clone(self.regressor) if self.regressor is not None else LinearRegression()
         if sample_weight is None:

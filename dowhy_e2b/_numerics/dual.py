@@ -91,7 +91,11 @@ def entropy_weights(lam: np.ndarray, C: np.ndarray, log_base: np.ndarray | None 
 def dual_objective(
     lam: np.ndarray, C: np.ndarray, log_base: np.ndarray | None = None, ridge: float = 0.0
 ) -> float:
-    """Smooth part of the dual, :math:`\\log\\sum_i q_i e^{\\lambda^\\top c_i} + \\rho\\lVert\\lambda\\rVert^2/2`."""
+    """Smooth part of the dual.
+
+    :math:`\\log\\sum_i q_i e^{\\lambda^\\top c_i} + \\rho\\lVert\\lambda\\rVert^2/2`, with :math:`q`
+    normalised to sum to one.
+    """
     log_q = _normalised_log_base(log_base, C.shape[0])
     return float(logsumexp(log_q + C @ lam) + 0.5 * ridge * lam @ lam)
 

@@ -51,13 +51,17 @@ def _nonlinear(seed=0, n=800):
 
 def test_pipeline_result_shape_bands_and_contrast():
     X, a, y, _ = _nonlinear()
-    adrf = AverageDoseResponse(EntropyBalancingWeights(), dose_grid=30, n_bootstrap=60, random_state=0).fit(X, a, y)
+    adrf = AverageDoseResponse(EntropyBalancingWeights(), dose_grid=30, n_bootstrap=60, random_state=0).fit(
+        X, a, y
+    )
     curve = adrf.curve_
     assert list(curve.columns) == ["treatment", "mean_outcome", "ci_lower", "ci_upper"]
     assert len(curve) == 30
     lo, hi = np.percentile(a, [5, 95])
     assert curve.treatment.iloc[0] == pytest.approx(lo) and curve.treatment.iloc[-1] == pytest.approx(hi)
-    assert np.all(curve.ci_lower <= curve.mean_outcome + 1e-9) and np.all(curve.mean_outcome <= curve.ci_upper + 1e-9)
+    assert np.all(curve.ci_lower <= curve.mean_outcome + 1e-9) and np.all(
+        curve.mean_outcome <= curve.ci_upper + 1e-9
+    )
     assert adrf.bootstrap_coef_.shape[0] == 60 and adrf.n_bootstrap_failed_ == 0
     c = adrf.contrast(1.0, 0.0)
     assert c == pytest.approx(float(adrf.predict(1.0)[0] - adrf.predict(0.0)[0]))
@@ -71,8 +75,8 @@ def test_pipeline_is_reproducible_and_parallel_bootstrap_matches_serial():
     X, a, y, _ = _nonlinear(1, n=400)
     kwargs = {"weighter": EntropyBalancingWeights(), "n_bootstrap": 20, "random_state": 3}
     serial = AverageDoseResponse(**kwargs).fit(X, a, y)
-    np.random.seed(12345)  # global RNG state must not matter
-    _ = np.random.random(10)
+    np.random.seed(12345)  # noqa: NPY002  (the global RNG state must not matter)
+    _ = np.random.random(10)  # noqa: NPY002
     again = AverageDoseResponse(**kwargs).fit(X, a, y)
     parallel = AverageDoseResponse(**kwargs, n_jobs=2).fit(X, a, y)
     pd.testing.assert_frame_equal(serial.curve_, again.curve_)
@@ -87,7 +91,14 @@ def test_pipeline_does_not_mutate_inputs_and_encodes_categoricals():
     pd.testing.assert_frame_equal(X, X_before)
     np.testing.assert_array_equal(a, a_before)
     np.testing.assert_array_equal(y, y_before)
-    assert adrf.feature_names_ == ["sugar", "temperature", "age", "region[coast]", "region[mountain]", "region[valley]"]
+    assert adrf.feature_names_ == [
+        "sugar",
+        "temperature",
+        "age",
+        "region[coast]",
+        "region[mountain]",
+        "region[valley]",
+    ]
     table = adrf.balance_table_
     assert set(table.covariate) == set(adrf.feature_names_)
     assert table.corr_weighted.abs().max() < 1e-5 < table.corr_unweighted.abs().max()
@@ -118,8 +129,11 @@ def test_no_confounders_gives_uniform_weights():
     X, a, y, _ = _nonlinear(4, n=300)
     adrf = AverageDoseResponse(n_bootstrap=0).fit(np.empty((300, 0)), a, y)
     np.testing.assert_array_equal(adrf.weights_, 1.0)
-    np.testing.assert_allclose(adrf.predict([0.0]), UnitWeights().fit(X, a) and AverageDoseResponse(
-        UnitWeights(), n_bootstrap=0).fit(X, a, y).predict([0.0]))
+    np.testing.assert_allclose(
+        adrf.predict([0.0]),
+        UnitWeights().fit(X, a)
+        and AverageDoseResponse(UnitWeights(), n_bootstrap=0).fit(X, a, y).predict([0.0]),
+    )
 
 
 @pytest.mark.parametrize(

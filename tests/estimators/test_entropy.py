@@ -110,8 +110,11 @@ def test_collinear_and_constant_covariates_are_dropped():
     eb = EntropyBalancingWeights(moments=3, tol=1e-8).fit(X_ext, a)
     assert eb.converged_
     assert "x2^2" in eb.dropped_features_ and "x3" in eb.dropped_features_ and "x4" in eb.dropped_features_
-    np.testing.assert_allclose(eb.weights_, EntropyBalancingWeights(moments=3, tol=1e-8).fit(
-        np.column_stack([X, b]), a).weights_, rtol=1e-6)
+    np.testing.assert_allclose(
+        eb.weights_,
+        EntropyBalancingWeights(moments=3, tol=1e-8).fit(np.column_stack([X, b]), a).weights_,
+        rtol=1e-6,
+    )
 
 
 def test_infeasible_balance_warns_with_diagnostics_or_raises():

@@ -19,8 +19,10 @@ def test_stabilised_weights_match_the_normal_density_ratio():
     gps = GPSWeights().fit(X, a)
     resid = a - LinearRegression().fit(X, a).predict(X)
     sigma = np.sqrt(np.sum(resid**2) / (len(a) - 4))
-    ratio = np.exp(-0.5 * ((a - a.mean()) / a.std()) ** 2) / a.std() / (
-        np.exp(-0.5 * (resid / sigma) ** 2) / sigma
+    ratio = (
+        np.exp(-0.5 * ((a - a.mean()) / a.std()) ** 2)
+        / a.std()
+        / (np.exp(-0.5 * (resid / sigma) ** 2) / sigma)
     )
     np.testing.assert_allclose(gps.weights_, ratio / ratio.mean(), rtol=1e-10)
     assert gps.sigma_ == pytest.approx(sigma)

@@ -31,7 +31,10 @@ def test_gradient_and_hessian_match_finite_differences(ridge):
     assert check_grad(dual_objective, dual_gradient, lam, C, log_q, ridge) < 1e-5
     H = dual_hessian(lam, C, log_q, ridge)
     H_fd = np.column_stack(
-        [approx_fprime(lam, lambda v, i=i: dual_gradient(v, C, log_q, ridge)[i], 1e-7) for i in range(lam.size)]
+        [
+            approx_fprime(lam, lambda v, i=i: dual_gradient(v, C, log_q, ridge)[i], 1e-7)
+            for i in range(lam.size)
+        ]
     )
     np.testing.assert_allclose(H, H_fd.T, atol=1e-5)
     assert np.linalg.eigvalsh(H).min() > -1e-12

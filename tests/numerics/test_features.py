@@ -21,12 +21,14 @@ def test_columns_names_and_targets():
     # Powers are centred at their sample means and scaled to unit sd.
     np.testing.assert_allclose(F.matrix[:, marginal].mean(axis=0), 0, atol=1e-12)
     np.testing.assert_allclose(F.matrix[:, marginal].std(axis=0), 1, atol=1e-12)
-    # Products are not centred: their mean is the sample correlation of a with the covariate.
+    # Products are not centred: column = a* x*_j / rms(a* x*_j), whose mean times that rms is the
+    # sample correlation of a with x_j (a*, x* standardised).
     inter = [i for i, k in enumerate(F.kinds) if k == "interaction" and F.power[i] == 1]
+    a_std = (a - a.mean()) / a.std()
+    x_std = (X - X.mean(axis=0)) / X.std(axis=0)
+    rms = np.sqrt(np.mean((a_std[:, None] * x_std) ** 2, axis=0))
     corr = np.array([np.corrcoef(a, X[:, j])[0, 1] for j in range(3)])
-    rms = np.sqrt(np.mean(F.matrix[:, inter] ** 2, axis=0))
-    np.testing.assert_allclose(F.matrix[:, inter].mean(axis=0) * 1.0, corr / (rms * np.sqrt(np.mean(
-        (((a - a.mean()) / a.std())[:, None] * ((X - X.mean(0)) / X.std(0))) ** 2, axis=0))) * rms, rtol=1e-10)
+    np.testing.assert_allclose(F.matrix[:, inter].mean(axis=0) * rms, corr, rtol=1e-10)
 
 
 def test_affine_invariance_up_to_sign():
