@@ -17,11 +17,12 @@ import pandas as pd
 from dowhy.causal_estimator import CausalEstimate, CausalEstimator
 from sklearn.base import clone
 
-from dowhy_e2b import AverageDoseResponse, EntropyBalancingWeights, GPSWeights, UnitWeights
+from dowhy_e2b import AverageDoseResponse, E2BWeights, EntropyBalancingWeights, GPSWeights, UnitWeights
 from dowhy_e2b._validation import as_float_vector, check_treatment, encode_frame
 
 __all__ = [
     "DoseResponseEstimator",
+    "E2BEstimator",
     "EntropyBalancingEstimator",
     "GPSWeightingEstimator",
     "UnweightedEstimator",
@@ -121,10 +122,9 @@ class DoseResponseEstimator(CausalEstimator):
                 f"unknown parameter(s) {unknown} for method '{self.method_name}'.{hint} Valid parameters: "
                 f"{valid} (plus DoWhy's own: {sorted(DOWHY_KEYS)})."
             )
+        # A key both take (E2B's random_state, dose_grid, outcome_model, verbose) goes to both.
         self._weighter_params = {k: v for k, v in params.items() if k in weighter_keys}
         self._pipeline_params = {k: v for k, v in params.items() if k in PIPELINE_KEYS}
-        if "random_state" in weighter_keys and "random_state" in params:
-            self._weighter_params["random_state"] = params["random_state"]
         self._init_fit_params = dict(fit_params or {})
         self._compute_bands = True
         self.adrf_: AverageDoseResponse | None = None
@@ -350,3 +350,20 @@ class UnweightedEstimator(DoseResponseEstimator):
 
     def _make_weighter(self, **params: Any) -> UnitWeights:
         return UnitWeights(**params)
+
+
+class E2BEstimator(DoseResponseEstimator):
+    """End-to-End Balancing (``method_name="e2b"``): entropy balancing with learned base weights.
+
+    Parameters are those of :class:`dowhy_e2b.E2BWeights` (``moments``, ``ridge``, ``max_steps``,
+    ``device``, ...) and of the curve (``dose_grid``, ``n_bootstrap``, ``n_jobs``,
+    ``random_state``, ``verbose``, ``outcome_model``); ``random_state``, ``dose_grid``,
+    ``outcome_model`` and ``verbose`` apply to both. Every ``fit`` (refuters included) trains a
+    fresh network; the bootstrap bands reuse the trained network and re-solve the balancing on
+    each resample.
+    """
+
+    method_name = "e2b"
+
+    def _make_weighter(self, **params: Any) -> E2BWeights:
+        return E2BWeights(**params)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ._numerics import effective_sample_size
 from .diagnostics import balance_table
 from .dose_response import AverageDoseResponse, WeightedDoseResponse
+from .e2b import E2BWeights
 from .entropy import EntropyBalancingWeights
 from .exceptions import (
     BalanceError,
@@ -29,6 +30,7 @@ __all__ = [
     "ConstantTreatmentWarning",
     "ConvergenceWarning",
     "DiscreteTreatmentWarning",
+    "E2BWeights",
     "EntropyBalancingWeights",
     "ExtrapolationWarning",
     "GPSWeights",

@@ -41,7 +41,7 @@ class BaseWeights(BaseEstimator):
                 raise ValueError("sample_weight must have a positive sum.")
         return X, a, sample_weight
 
-    def fit(self, X: Any, a: Any, sample_weight: Any = None) -> BaseWeights:
+    def fit(self, X: Any, a: Any, y: Any = None, sample_weight: Any = None) -> BaseWeights:
         """Estimate balancing weights.
 
         Parameters
@@ -50,6 +50,9 @@ class BaseWeights(BaseEstimator):
             Confounders (numeric; one-hot encode categorical ones first).
         a : array-like of shape (n_samples,)
             Continuous treatment.
+        y : array-like of shape (n_samples,), optional
+            The outcome; not used by this estimator (accepted so that every weighting estimator
+            has the same signature: :class:`~dowhy_e2b.E2BWeights` uses it).
         sample_weight : array-like of shape (n_samples,), optional
             Frequency or survey weights of the units. Integer weights are equivalent to
             duplicating rows.

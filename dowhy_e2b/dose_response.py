@@ -271,12 +271,20 @@ class AverageDoseResponse(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _make_weighter(self) -> Any:
+    def _make_weighter(self, outcome_model: Any) -> Any:
         if self.weighter is None:
             from .entropy import EntropyBalancingWeights
 
             return EntropyBalancingWeights()
-        return clone(self.weighter)
+        weighter = clone(self.weighter)
+        # A weighter that learns for a given outcome stage and grid (E2B) gets the pipeline's own,
+        # unless it was given its own.
+        params = weighter.get_params(deep=False)
+        if "outcome_model" in params and params["outcome_model"] is None:
+            weighter.set_params(outcome_model=clone(outcome_model))
+        if "dose_grid" in params and params["dose_grid"] is None:
+            weighter.set_params(dose_grid=self.grid_)
+        return weighter
 
     def fit(self, X: Any, a: Any, y: Any, sample_weight: Any = None) -> AverageDoseResponse:
         """Estimate weights, the curve, and its bootstrap bands.
@@ -328,14 +336,11 @@ class AverageDoseResponse(BaseEstimator):
         elif X.shape[1] == 0:
             logger.info("no confounders: nothing to balance, the weights are uniform.")
         else:
-            self.weighter_ = self._make_weighter()
-            X_named = pd.DataFrame(X, columns=feature_names)
+            self.weighter_ = self._make_weighter(base_outcome)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DiscreteTreatmentWarning)  # already warned above
-                if sw is None:
-                    self.weighter_.fit(X_named, a)
-                else:
-                    self.weighter_.fit(X_named, a, sample_weight=sw)
+                # The outcome goes along: E2B calibrates its synthetic noise on it; others ignore it.
+                self.weighter_.fit(pd.DataFrame(X, columns=feature_names), a, y=y, sample_weight=sw)
         if self.weighter_ is None:
             self.weights_ = np.ones_like(a) if sw is None else normalise_weights(sw)
         else:

@@ -151,7 +151,7 @@ class EntropyBalancingWeights(BaseWeights):
             raise ValueError(f"on_failure must be 'warn' or 'raise', got {self.on_failure!r}.")
 
     def fit(
-        self, X: Any, a: Any, sample_weight: Any = None, base_weights: Any = None
+        self, X: Any, a: Any, y: Any = None, sample_weight: Any = None, base_weights: Any = None
     ) -> EntropyBalancingWeights:
         """Estimate entropy-balancing weights.
 
@@ -161,6 +161,8 @@ class EntropyBalancingWeights(BaseWeights):
             Confounders (numeric; one-hot encode categorical ones first).
         a : array-like of shape (n_samples,)
             Continuous treatment.
+        y : array-like of shape (n_samples,), optional
+            Not used (a common signature of the weighting estimators).
         sample_weight : array-like of shape (n_samples,), optional
             Frequency or survey weights: they define the target population (balance targets are
             ``sample_weight``-weighted moments) and are the base weights. Integer weights are

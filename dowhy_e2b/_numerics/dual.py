@@ -167,8 +167,9 @@ def _newton(state: _DualState, lam: np.ndarray, tol: float, max_iter: int) -> tu
 
     Stops when the optimality residual ``max|gradient|`` is at most ``tol``. Near machine
     precision the Armijo test can fail on rounding alone; a step that still shrinks the gradient
-    is then accepted. (``scipy.optimize.minimize(method="trust-exact")`` aborted with "a bad
-    approximation" at residuals of 1e-9 to 1e-11 on the test problems, short of tight tolerances.)
+    is then accepted if the objective did not rise beyond rounding. (SciPy's ``trust-exact``
+    aborted with "a bad approximation" at residuals of 1e-9 to 1e-11 on the test problems, short
+    of tight tolerances, and was 20% slower at n = 10^5.)
     """
     for it in range(max_iter):
         f, g = state.fun(lam), state.jac(lam)
@@ -187,10 +188,11 @@ def _newton(state: _DualState, lam: np.ndarray, tol: float, max_iter: int) -> tu
         t = 1.0
         for _ in range(60):
             trial = lam + t * step
-            if state.fun(trial) <= f + 1e-4 * t * slope:
+            f_trial = state.fun(trial)
+            if f_trial <= f + 1e-4 * t * slope:
                 break
-            if np.max(np.abs(state.jac(trial))) < 0.5 * g_max:
-                break  # rounding defeats the Armijo test; the gradient still halves
+            if f_trial <= f + 1e-12 * (1.0 + abs(f)) and np.max(np.abs(state.jac(trial))) < 0.5 * g_max:
+                break  # a tie within rounding defeats the Armijo test; the gradient still halves
             t *= 0.5
         else:
             return lam, it, "line search failed"

@@ -11,6 +11,7 @@ METHODS = {
     "entropy_balancing": {"moments": 2, "n_bootstrap": 30},
     "gps_weighting": {"n_bootstrap": 30},
     "unweighted": {"n_bootstrap": 30},
+    "e2b": {"max_steps": 30, "n_bootstrap": 30},
 }
 
 

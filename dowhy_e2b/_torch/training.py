@@ -1,0 +1,146 @@
+"""E2B's training loop: fit the base-weight model so that the balanced, weighted curve is accurate.
+
+One loop for both optimisers (L-BFGS for the smooth, deterministic expected loss; Adam for the
+sampled loss or an MLP), with a held-out family of random functions for early stopping and model
+selection, a progress bar, and the loss curve.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from tqdm.auto import tqdm
+
+from .balancing import balance
+
+__all__ = ["TrainResult", "train_base_weights"]
+
+
+@dataclass
+class TrainResult:
+    """Outcome of training: the selected parameters and the curves."""
+
+    state: dict
+    loss_curve: list[float] = field(default_factory=list)
+    validation_curve: list[float] = field(default_factory=list)
+    best_step: int = 0
+    n_steps: int = 0
+    stopped_early: bool = False
+    balance_converged: bool = True
+
+
+def train_base_weights(
+    model: torch.nn.Module,
+    features: torch.Tensor,
+    C: torch.Tensor,
+    loss_fn: Callable[[torch.Tensor, int], torch.Tensor],
+    validation_fn: Callable[[torch.Tensor], torch.Tensor] | None,
+    *,
+    ridge: float,
+    optimizer: str,
+    max_steps: int,
+    learning_rate: float,
+    weight_decay: float,
+    patience: int,
+    log_offset: torch.Tensor | None = None,
+    verbose: bool = False,
+    description: str = "E2B",
+) -> TrainResult:
+    """Train ``model`` (log base weights from ``features``) end to end through the balancing layer.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``features`` to log base weights.
+    features : Tensor of shape (n, p)
+    C : Tensor of shape (n, k)
+        Balancing features (centred, independent columns).
+    loss_fn : callable ``(weights, step) -> scalar``
+        Training loss of the weights.
+    validation_fn : callable ``weights -> scalar``, optional
+        Held-out loss for early stopping and model selection (the training loss if ``None``).
+    ridge : float
+        Dual ridge of the balancing layer.
+    optimizer : {"lbfgs", "adam"}
+    max_steps : int
+    learning_rate : float
+    weight_decay : float
+        Coefficient of :math:`\\tfrac12\\lVert\\theta\\rVert^2` added to the loss.
+    patience : int
+        Stop after this many steps without a 0.1% improvement of the held-out loss.
+    log_offset : Tensor of shape (n,), optional
+        Added to the log base weights (log sample weights).
+    verbose : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    TrainResult
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    if optimizer == "lbfgs":
+        opt: torch.optim.Optimizer = torch.optim.LBFGS(
+            params, lr=learning_rate, max_iter=1, history_size=20, line_search_fn="strong_wolfe"
+        )
+    elif optimizer == "adam":
+        opt = torch.optim.Adam(params, lr=learning_rate)
+    else:
+        raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}.")
+
+    lam: list[torch.Tensor | None] = [None]
+    converged = [True]
+    step_box = [0]
+
+    def weights() -> torch.Tensor:
+        log_base = model(features)
+        if log_offset is not None:
+            log_base = log_base + log_offset
+        w, lam[0], converged[0] = balance(log_base, C, ridge=ridge, lam0=lam[0])
+        return w
+
+    def penalty() -> torch.Tensor:
+        zero = torch.zeros((), dtype=C.dtype, device=C.device)
+        return 0.5 * weight_decay * sum((p.square().sum() for p in params), zero)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = loss_fn(weights(), step_box[0]) + penalty()
+        loss.backward()
+        return loss
+
+    result = TrainResult(state=copy.deepcopy(model.state_dict()))
+    with torch.no_grad():  # step 0: the starting point (zero last layer: plain entropy balancing)
+        w0 = weights()
+        best = float(validation_fn(w0)) if validation_fn is not None else float(loss_fn(w0, 0))
+    result.loss_curve.append(float(loss_fn(w0, 0).detach()))
+    result.validation_curve.append(best)
+    since_best = 0
+    bar = tqdm(range(max_steps), desc=description, disable=not verbose, leave=False)
+    for step in bar:
+        step_box[0] = step
+        loss = opt.step(closure)  # type: ignore[arg-type]
+        with torch.no_grad():
+            w = weights()
+            val = float(validation_fn(w)) if validation_fn is not None else float(loss)
+        result.loss_curve.append(float(loss))
+        result.validation_curve.append(val)
+        if not math.isfinite(val):
+            break
+        if val < best * (1 - 1e-3):
+            best, since_best = val, 0
+            result.state = copy.deepcopy(model.state_dict())
+            result.best_step = step + 1
+        else:
+            since_best += 1
+        if verbose:
+            bar.set_postfix(loss=f"{float(loss):.4g}", heldout=f"{val:.4g}")
+        if since_best >= patience:
+            result.stopped_early = True
+            break
+    result.n_steps = len(result.loss_curve) - 1
+    result.balance_converged = bool(converged[0])
+    return result
