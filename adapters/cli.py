@@ -86,5 +86,3 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         return _demo(args)
     return 2  # pragma: no cover
-
-

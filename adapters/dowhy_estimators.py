@@ -196,7 +196,9 @@ class DoseResponseEstimator(CausalEstimator):
         estimand = self._target_estimand
         self._treatment_name = _single(estimand.treatment_variable, "treatment")
         self._outcome_name = _single(estimand.outcome_variable, "outcome")
-        self._observed_common_causes_names = list(estimand.get_adjustment_set() or [])
+        # DoWhy's adjustment set is a set: its order varies with PYTHONHASHSEED. Sorting makes a fit
+        # reproducible across processes (E2B's random features depend on the column order).
+        self._observed_common_causes_names = sorted(estimand.get_adjustment_set() or [])
         X, names = encode_frame(data, self._observed_common_causes_names)
         a = check_treatment(data[self._treatment_name], name=self._treatment_name)
         y = as_float_vector(data[self._outcome_name], self._outcome_name, role="outcome")

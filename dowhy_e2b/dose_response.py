@@ -55,9 +55,10 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
     degree : int, default=3
         Polynomial degree of the splines (3: cubic).
     knots : {"quantile", "uniform"} or array-like of shape (n_knots,) or (n_knots, n_columns)
-        Knot positions: quantiles of the observed treatment, evenly spaced over its range, or
-        given explicitly. A column whose quantile knots coincide (few distinct values) gets
-        uniform knots.
+        Knot positions: quantiles of the observed (unweighted) treatment, evenly spaced over its
+        range, or given explicitly. The sample weights do not move the knots, so that every
+        weighting method is compared on the same basis. A column whose quantile knots coincide
+        (few distinct values) gets uniform knots.
     extrapolation : {"linear", "constant", "continue"}, default="linear"
         How the basis continues outside the boundary knots (see
         :class:`~sklearn.preprocessing.SplineTransformer`).
@@ -133,7 +134,7 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
             self.knots_ = None
             self.coef_ = np.array([np.average(y, weights=w)])
             return self
-        self.knots_ = self._knots(A[:, ~self.constant_columns_], w)
+        self.knots_ = self._knots(A[:, ~self.constant_columns_])
         self.spline_ = SplineTransformer(
             knots=self.knots_,
             degree=int(self.degree),
@@ -145,7 +146,7 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
         self.coef_ = np.concatenate([[lin.intercept_], lin.coef_])
         return self
 
-    def _knots(self, A: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    def _knots(self, A: np.ndarray) -> np.ndarray:
         if not isinstance(self.knots, str):
             knots = np.asarray(self.knots, dtype=float)
             return knots.reshape(knots.shape[0], -1) if knots.ndim == 1 else knots
@@ -155,9 +156,9 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
         uniform = A.min(axis=0) + grid[:, None] * (A.max(axis=0) - A.min(axis=0))
         if self.knots == "uniform":
             return uniform
-        # Weighted quantiles (the treatment distribution of the weighted sample), with the
-        # inverted-CDF definition so that integer weights equal duplicated rows.
-        quantile = np.quantile(A, grid, axis=0, method="inverted_cdf", weights=w)
+        # Quantiles of the observed treatment, not of the weighted sample: every weighting method
+        # (and E2B's training) then uses the same basis.
+        quantile = np.quantile(A, grid, axis=0)
         distinct = np.all(np.diff(quantile, axis=0) > 0, axis=0)
         return np.where(distinct, quantile, uniform)
 

@@ -126,6 +126,8 @@ def build_family(
     shares: dict[str, float] | None = None,
     interaction_share: float = 0.3,
     n_random: int = 64,
+    anchors: np.ndarray | None = None,
+    anchor_share: float = 0.0,
 ) -> ResponseFamily:
     """Build the random-function family on a sample.
 
@@ -146,6 +148,11 @@ def build_family(
         Variance share of the interaction part :math:`\\sum_m h_m(x) B_m(a)`.
     n_random : int, default=64
         Random tanh units (and half as many random cubic projections).
+    anchors : ndarray of shape (n, r_a), optional
+        Functions of the covariates fitted to the real outcome (kind ``"outcome"``), e.g.
+        cross-fitted predictions at fixed doses.
+    anchor_share : float, default=0.0
+        Variance share of the ``anchors`` within :math:`g` (the other kinds share the rest).
 
     Returns
     -------
@@ -159,8 +166,13 @@ def build_family(
     Z, _, _ = _standardise(X) if X.shape[1] else (np.empty((X.shape[0], 0)), None, None)
     raw = _dictionary(Z, np.asarray(a, dtype=float), rng, n_random)
 
-    total = sum(v for k, v in shares.items() if raw[k].shape[1] > 0)
     g_share = 1.0 - interaction_share
+    if anchors is not None and anchor_share > 0 and np.asarray(anchors).shape[1]:
+        raw["outcome"] = np.asarray(anchors, dtype=float)
+        total_other = sum(v for k, v in shares.items() if raw[k].shape[1] > 0)
+        shares = {k: v * (1 - anchor_share) / total_other for k, v in shares.items()}
+        shares["outcome"] = anchor_share
+    total = sum(v for k, v in shares.items() if raw[k].shape[1] > 0)
     g_cols, g_off, kinds = [], [], []
     for kind, cols in raw.items():
         share = shares.get(kind, 0.0)

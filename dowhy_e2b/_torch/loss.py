@@ -53,18 +53,26 @@ class CurveLoss:
         eye = torch.eye(q, dtype=self.K.dtype, device=self.K.device)
         self._R = torch.linalg.cholesky(self.K + 1e-12 * eye).T  # K = R^T R
 
-    def _parts(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _projector(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B W, R A^{-1})``: :math:`R A^{-1} B^\\top W v` is the grid error of outcome ``v``.
+
+        :math:`A` is solved by Cholesky with a small relative jitter; both loss terms are then
+        squared Frobenius norms, non-negative however ill-conditioned the weights make
+        :math:`A` (an explicit inverse inside a trace went negative when weights concentrated).
+        """
         BW = self.B * w[:, None]
         A = BW.T @ self.B
         q = A.shape[0]
-        A = A + 1e-10 * torch.trace(A) / q * torch.eye(q, dtype=A.dtype, device=A.device)
-        return BW, torch.linalg.inv(A)
+        eye = torch.eye(q, dtype=A.dtype, device=A.device)
+        L, _ = torch.linalg.cholesky_ex(A + (1e-10 * torch.trace(A) / q + 1e-300) * eye)
+        RAinv = torch.cholesky_solve(self._R.T, L).T  # R A^{-1}, A symmetric
+        return BW, RAinv
 
     def expected(self, w: torch.Tensor) -> torch.Tensor:
         """Expected grid-averaged squared error over the Gaussian family (bias² + ρ·variance)."""
-        BW, Ainv = self._parts(w)
-        bias = (self._R @ Ainv @ (BW.T @ self.Z)).square().sum()
-        noise = (self.K * (Ainv @ (BW.T @ BW) @ Ainv)).sum()
+        BW, RAinv = self._projector(w)
+        bias = (RAinv @ (BW.T @ self.Z)).square().sum()
+        noise = (RAinv @ BW.T).square().sum()
         return bias + self.rho * noise
 
     def sampled(self, w: torch.Tensor, outcomes: torch.Tensor) -> torch.Tensor:
@@ -73,14 +81,13 @@ class CurveLoss:
         ``outcomes`` are confounding parts plus noise (``Z @ beta + noise``): their true curve is
         zero after the constants and :math:`f` cancel.
         """
-        BW, Ainv = self._parts(w)
-        err = self._R @ Ainv @ (BW.T @ outcomes)
-        return err.square().sum() / outcomes.shape[1]
+        BW, RAinv = self._projector(w)
+        return (RAinv @ (BW.T @ outcomes)).square().sum() / outcomes.shape[1]
 
     def components(self, w: torch.Tensor) -> dict[str, float]:
         """The expected loss split into squared bias and (noise-scaled) variance, as floats."""
         with torch.no_grad():
-            BW, Ainv = self._parts(w)
-            bias = float((self._R @ Ainv @ (BW.T @ self.Z)).square().sum())
-            variance = float((self.K * (Ainv @ (BW.T @ BW) @ Ainv)).sum())
+            BW, RAinv = self._projector(w)
+            bias = float((RAinv @ (BW.T @ self.Z)).square().sum())
+            variance = float((RAinv @ BW.T).square().sum())
         return {"bias2": bias, "variance": variance, "noise_ratio": self.rho}

@@ -1,7 +1,6 @@
 """E2B's training loop: fit the base-weight model so that the balanced, weighted curve is accurate.
 
-One loop for both optimisers (L-BFGS for the smooth, deterministic expected loss; Adam for the
-sampled loss or an MLP), with a held-out family of random functions for early stopping and model
+One small Adam loop, with a held-out family of random functions for early stopping and model
 selection, a progress bar, and the loss curve.
 """
 
@@ -41,7 +40,6 @@ def train_base_weights(
     validation_fn: Callable[[torch.Tensor], torch.Tensor] | None,
     *,
     ridge: float,
-    optimizer: str,
     max_steps: int,
     learning_rate: float,
     weight_decay: float,
@@ -65,7 +63,6 @@ def train_base_weights(
         Held-out loss for early stopping and model selection (the training loss if ``None``).
     ridge : float
         Dual ridge of the balancing layer.
-    optimizer : {"lbfgs", "adam"}
     max_steps : int
     learning_rate : float
     weight_decay : float
@@ -82,18 +79,12 @@ def train_base_weights(
     TrainResult
     """
     params = [p for p in model.parameters() if p.requires_grad]
-    if optimizer == "lbfgs":
-        opt: torch.optim.Optimizer = torch.optim.LBFGS(
-            params, lr=learning_rate, max_iter=1, history_size=20, line_search_fn="strong_wolfe"
-        )
-    elif optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=learning_rate)
-    else:
-        raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}.")
+    # Adam: L-BFGS's strong-Wolfe line search returned zero steps after the first iteration on
+    # this loss in our tests.
+    opt = torch.optim.Adam(params, lr=learning_rate)
 
     lam: list[torch.Tensor | None] = [None]
     converged = [True]
-    step_box = [0]
 
     def weights() -> torch.Tensor:
         log_base = model(features)
@@ -106,12 +97,6 @@ def train_base_weights(
         zero = torch.zeros((), dtype=C.dtype, device=C.device)
         return 0.5 * weight_decay * sum((p.square().sum() for p in params), zero)
 
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = loss_fn(weights(), step_box[0]) + penalty()
-        loss.backward()
-        return loss
-
     result = TrainResult(state=copy.deepcopy(model.state_dict()))
     with torch.no_grad():  # step 0: the starting point (zero last layer: plain entropy balancing)
         w0 = weights()
@@ -121,12 +106,14 @@ def train_base_weights(
     since_best = 0
     bar = tqdm(range(max_steps), desc=description, disable=not verbose, leave=False)
     for step in bar:
-        step_box[0] = step
-        loss = opt.step(closure)  # type: ignore[arg-type]
+        opt.zero_grad()
+        loss = loss_fn(weights(), step) + penalty()
+        loss.backward()
+        opt.step()
         with torch.no_grad():
             w = weights()
             val = float(validation_fn(w)) if validation_fn is not None else float(loss)
-        result.loss_curve.append(float(loss))
+        result.loss_curve.append(float(loss.detach()))
         result.validation_curve.append(val)
         if not math.isfinite(val):
             break

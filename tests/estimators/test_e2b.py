@@ -1,0 +1,141 @@
+import random
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from dowhy_e2b import AverageDoseResponse, E2BWeights, EntropyBalancingWeights
+from dowhy_e2b._numerics import weighted_corr
+from dowhy_e2b.datasets import make_nonlinear
+
+FAST = {"max_steps": 40}
+
+
+def _data(seed=0, n=400):
+    ds = make_nonlinear(n_samples=n, random_state=seed)
+    return ds.X.to_numpy(), ds.a, ds.y
+
+
+def test_constant_network_gives_plain_entropy_balancing():
+    X, a, y = _data()
+    e2b = E2BWeights(max_steps=0, random_state=0).fit(X, a, y)
+    eb = EntropyBalancingWeights(ridge=e2b.ridge_).fit(X, a)
+    np.testing.assert_allclose(e2b.weights_, eb.weights_, rtol=1e-6)
+    np.testing.assert_allclose(e2b.base_weights_, 1.0)
+
+
+def test_training_lowers_the_heldout_loss_and_keeps_balance():
+    X, a, y = _data(1, n=600)
+    e2b = E2BWeights(max_steps=150, random_state=1).fit(X, a, y)
+    curve = e2b.validation_curve_
+    assert curve[e2b.best_step_] < 0.7 * curve[0]
+    assert e2b.loss_curve_.shape == e2b.validation_curve_.shape == (e2b.n_steps_ + 1,)
+    assert e2b.converged_
+    # Good overlap: the chosen ridge is small and the correlations of the treatment with the
+    # confounders (up to 0.54 here) shrink at least fivefold.
+    assert e2b.ridge_ <= 0.03
+    before = np.abs(weighted_corr(a, X)).max()
+    after = np.abs(weighted_corr(a, X, e2b.weights_)).max()
+    assert before > 0.2 and after < before / 5
+    assert e2b.weights_.mean() == pytest.approx(1.0) and np.all(e2b.weights_ > 0)
+    assert not np.allclose(e2b.base_weights_, 1.0)
+    parts = e2b.loss_components(X, a)
+    eb_parts = e2b.loss_components(X, a, EntropyBalancingWeights(ridge=e2b.ridge_).fit(X, a).weights_)
+    assert parts["loss"] < eb_parts["loss"]
+
+
+def test_same_seed_same_weights_even_after_using_global_rngs():
+    X, a, y = _data(2, n=300)
+    w1 = E2BWeights(**FAST, random_state=7).fit(X, a, y).weights_
+    np.random.seed(1)  # noqa: NPY002
+    np.random.random(5)  # noqa: NPY002
+    torch.manual_seed(123)
+    torch.rand(5)
+    random.random()
+    state = torch.random.get_rng_state()
+    w2 = E2BWeights(**FAST, random_state=7).fit(X, a, y).weights_
+    np.testing.assert_array_equal(w1, w2)
+    assert torch.equal(state, torch.random.get_rng_state())  # global torch RNG untouched
+    w3 = E2BWeights(**FAST, random_state=8).fit(X, a, y).weights_
+    assert not np.allclose(w1, w3)
+
+
+def test_mlp_reproducible_and_thread_setting_restored():
+    X, a, y = _data(3, n=300)
+    threads = torch.get_num_threads()
+    w1 = E2BWeights(base_model="mlp", hidden=(16,), **FAST, random_state=0).fit(X, a, y).weights_
+    w2 = E2BWeights(base_model="mlp", hidden=(16,), **FAST, random_state=0).fit(X, a, y).weights_
+    np.testing.assert_array_equal(w1, w2)
+    assert torch.get_num_threads() == threads
+
+
+def test_weights_for_reuses_the_network_and_cross_fit_runs():
+    X, a, y = _data(4, n=400)
+    e2b = E2BWeights(**FAST, random_state=0).fit(X, a, y)
+    np.testing.assert_allclose(e2b.weights_for(X, a), e2b.weights_, rtol=1e-8)
+    idx = np.random.default_rng(0).integers(0, 400, 400)
+    w_b = e2b.weights_for(X[idx], a[idx])
+    assert w_b.shape == (400,) and w_b.mean() == pytest.approx(1.0)
+    cf = E2BWeights(**FAST, cross_fit=2, random_state=0).fit(X, a, y)
+    assert len(cf.models_) == 2 and np.all(np.isfinite(cf.weights_))
+    assert not np.allclose(cf.weights_, e2b.weights_)
+
+
+def test_sampled_loss_option_and_no_outcome():
+    X, a, _ = _data(5, n=300)
+    e2b = E2BWeights(loss="sampled", n_functions=16, **FAST, random_state=0).fit(X, a)
+    assert e2b.noise_ratio_ == pytest.approx(0.3)  # default without an outcome
+    assert np.all(np.isfinite(e2b.weights_))
+
+
+def test_in_the_pipeline_with_bootstrap_bands():
+    X, a, y = _data(6, n=400)
+    adrf = AverageDoseResponse(E2BWeights(**FAST), n_bootstrap=20, random_state=0).fit(X, a, y)
+    assert adrf.weighter_.dose_grid is not None  # the pipeline's grid was passed on
+    assert adrf.curve_[["ci_lower", "ci_upper"]].notna().all().all()
+    assert adrf.weighter_.random_state is None  # its own parameters untouched
+
+
+def test_sample_weights_are_used():
+    X, a, y = _data(7, n=300)
+    sw = np.random.default_rng(0).integers(1, 4, 300).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w = E2BWeights(**FAST, random_state=0).fit(X, a, y, sample_weight=sw).weights_
+    assert w.mean() == pytest.approx(1.0)
+    assert not np.allclose(w, E2BWeights(**FAST, random_state=0).fit(X, a, y).weights_)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"base_model": "cnn"}, "base_model must be 'tensor' or 'mlp'"),
+        ({"noise": "loud"}, "noise must be 'auto' or a float"),
+        ({"loss": "hinge"}, "loss must be 'expected' or 'sampled'"),
+        ({"cross_fit": 1}, "cross_fit == 1, must be >= 2"),
+        ({"ridge": "big"}, "ridge must be 'auto' or a float"),
+        ({"outcome_share": 1.5}, "outcome_share == 1.5"),
+        ({"n_threads": 0}, "n_threads == 0, must be >= 1"),
+    ],
+)
+def test_invalid_parameters(params, match):
+    X, a, y = _data(8, n=100)
+    with pytest.raises(ValueError, match=match):
+        E2BWeights(**params).fit(X, a, y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without a GPU")
+def test_cuda_without_a_gpu_is_a_clear_error():
+    X, a, y = _data(9, n=100)
+    with pytest.raises(ValueError, match="no CUDA device"):
+        E2BWeights(device="cuda").fit(X, a, y)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu():
+    X, a, y = _data(10, n=400)
+    cpu = E2BWeights(**FAST, random_state=0).fit(X, a, y).weights_
+    gpu = E2BWeights(**FAST, random_state=0, device="cuda").fit(X, a, y).weights_
+    np.testing.assert_allclose(cpu, gpu, rtol=1e-5)
