@@ -421,7 +421,12 @@ def _nan_row() -> dict[str, float]:
 
 
 def run_method(
-    method: Method, data: BenchData, config: Config, unavailable: str = "", memory_pass: bool = False
+    method: Method,
+    data: BenchData,
+    config: Config,
+    unavailable: str = "",
+    memory_pass: bool = False,
+    skipped: str = "",
 ) -> tuple[dict[str, Any], dict[str, np.ndarray] | None]:
     """Run one method on one sample; never raises for the method's own failure.
 
@@ -439,6 +444,8 @@ def run_method(
         If not empty, the method is not run and recorded as unavailable with this reason.
     memory_pass : bool
         Refit once more, untimed, to measure peak memory.
+    skipped : str
+        If not empty, the method is not run and recorded as skipped with this reason.
 
     Returns
     -------
@@ -464,8 +471,8 @@ def run_method(
         "n_bootstrap": 0,
         **_nan_row(),
     }
-    if unavailable:
-        row.update(status="unavailable", error=unavailable)
+    if unavailable or skipped:
+        row.update(status="unavailable" if unavailable else "skipped", error=unavailable or skipped)
         return row, None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

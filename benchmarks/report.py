@@ -221,7 +221,7 @@ def _plot_rmse(agg: pd.DataFrame, dgps: list[str], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import FormatStrFormatter
+    from matplotlib.ticker import FormatStrFormatter, LogLocator
 
     ncols = min(2, len(dgps))
     nrows = int(np.ceil(len(dgps) / ncols))
@@ -253,6 +253,7 @@ def _plot_rmse(agg: pd.DataFrame, dgps: list[str], path: Path) -> None:
         ax.set_yticklabels([_label(m) for m in methods], fontsize=8)
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_locator(LogLocator(subs=(2.0, 3.0, 5.0)))
         ax.xaxis.set_minor_formatter(FormatStrFormatter("%g"))
         ax.tick_params(axis="x", which="minor", labelsize=7)
         ax.set_title(dgp)
@@ -381,7 +382,7 @@ def _read(
     results = csv("benchmarks_results.csv")
     if results is not None:
         for col in ("error", "warnings", "note"):
-            results[col] = results[col].fillna("").astype(str)
+            results[col] = results[col].astype(object).fillna("").astype(str)
     return results, csv("benchmarks_curves.csv"), csv("benchmarks_scaling.csv"), meta
 
 
@@ -600,6 +601,8 @@ def _peers_section(results: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
         g = results[results["method"] == m]
         spec = METHODS.get(m)
         n_ok = int((g["status"] == "ok").sum())
+        n_err = int((g["status"] == "error").sum())
+        n_skip = int((g["status"] == "skipped").sum())
         if (g["status"] == "unavailable").all():
             status = f"unavailable: {g['error'].iat[0]}"
         elif n_ok == len(g):
@@ -607,7 +610,12 @@ def _peers_section(results: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
         else:
             errors = g[g["status"] == "error"]["error"]
             first = errors.iat[0] if len(errors) else ""
-            status = f"fails on {len(g) - n_ok} of {len(g)} runs: `{first}`" if n_ok else f"fails: `{first}`"
+            status = (
+                f"**fails** on {n_err} of {len(g)} runs" if n_ok else f"**fails** on all {n_err} runs tried"
+            )
+            status += f": `{first}`"
+            if n_skip:
+                status += f"; not run on {n_skip} more after failing on the first seeds of a process"
         if spec is not None and spec.workaround:
             probe = notes.get(m, "")
             status += f"; workaround: {spec.workaround}" + (

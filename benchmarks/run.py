@@ -81,6 +81,7 @@ def _run_task(
     keep_curves: bool,
     memory_pass: bool,
     warmup: bool,
+    skipped: dict[str, str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """All methods on one sample (drawn once): result rows and, if asked, the curves."""
     data = make_bench_data(dgp, n, seed)
@@ -91,7 +92,12 @@ def _run_task(
             _warm_up(names, config, skip)
         for name in names:
             row, curve = run_method(
-                METHODS[name], data, config, unavailable=skip.get(name, ""), memory_pass=memory_pass
+                METHODS[name],
+                data,
+                config,
+                unavailable=skip.get(name, ""),
+                memory_pass=memory_pass,
+                skipped=(skipped or {}).get(name, ""),
             )
             rows.append(row)
             if curve is not None:
@@ -134,6 +140,7 @@ def run_benchmark(
     curve_seeds: int = 1,
     memory_seeds: int = 1,
     warmup: bool = True,
+    max_failures: int = 3,
     progress: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
     """Run ``names`` on every (dgp, seed) sample.
@@ -155,6 +162,9 @@ def run_benchmark(
         Measure ``tracemalloc`` peak memory (an extra untimed fit) on the first this many seeds.
     warmup : bool
         Fit every method once, untimed, before the timed runs of each process.
+    max_failures : int
+        With ``jobs=1``: a method that failed on the first ``max_failures`` seeds of a process with
+        the same error is recorded as skipped on its remaining seeds (0: always run).
     progress : bool
         Print a line per task.
 
@@ -176,9 +186,20 @@ def run_benchmark(
     start = time.perf_counter()
     if jobs == 1:
         outputs = []
+        errors: dict[tuple[str, str], list[str]] = {}
         for i, (dgp, seed) in enumerate(tasks, 1):
-            out = _run_task(dgp, n, seed, names, config, skip, seed in keep, seed in mem, warmup)
+            skipped = {}
+            for name in names:
+                errs = errors.get((dgp, name), [])
+                if max_failures and len(errs) >= max_failures and len(set(errs[:max_failures])) == 1:
+                    skipped[name] = f"not run: failed on the first {max_failures} seeds with {errs[0]}"
+            out = _run_task(dgp, n, seed, names, config, skip, seed in keep, seed in mem, warmup, skipped)
             outputs.append(out)
+            for row in out[0]:
+                # Only failures from the first seeds count: one success ends the streak for good.
+                key = (dgp, row["method"])
+                if row["status"] == "error" and len(errors.get(key, [])) == seed - seeds[0]:
+                    errors.setdefault(key, []).append(row["error"])
             if progress:
                 ok = [r for r in out[0] if r["status"] == "ok"]
                 e2b = next((r for r in ok if r["method"] == "e2b"), None)
@@ -244,6 +265,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--scaling", action="store_true", help="run the scaling study instead of the benchmark")
     p.add_argument(
         "--scaling-sizes", type=int, nargs="+", default=None, help="sample sizes of the scaling study"
+    )
+    p.add_argument(
+        "--max-failures",
+        type=int,
+        default=3,
+        help="skip a method on a process after it failed on its first K seeds with one error "
+        "(default 3; 0: never)",
     )
     p.add_argument("--report-only", action="store_true", help="regenerate the page from the CSV files only")
     p.add_argument("--no-progress", action="store_true", help="do not print progress")
@@ -330,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         jobs=args.jobs,
         memory_seeds=memory_seeds,
         warmup=not args.quick,
+        max_failures=args.max_failures,
         progress=not args.no_progress,
     )
     wall = time.perf_counter() - t0
@@ -346,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             "jobs": args.jobs,
             "threads": args.threads,
             "memory_seeds": memory_seeds,
+            "max_failures": args.max_failures,
             "warmup": not args.quick,
             "seeds": seed_list,
             "n": n,
