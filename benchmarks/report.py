@@ -73,9 +73,7 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
             "method": method,
             "runs": len(g),
             "ok": len(ok),
-            "status": "ok"
-            if len(ok) == len(g)
-            else (g["status"].mode().iat[0] if len(ok) == 0 else "partial"),
+            "status": _status(g["status"]),
             "error": next((e for e in g["error"].fillna("") if e), ""),
             "contrast_only": bool(g["contrast_only"].iat[0]),
             "mem_method": g["mem_method"].iat[0],
@@ -86,8 +84,20 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
             row[f"{m}_se"] = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else np.nan
             if m == "dowhy_core_max_diff":
                 row[m] = float(v.max()) if len(v) else np.nan
+        score = ok["rmse_centred"] if row["contrast_only"] else ok["rmse"]
+        score = pd.to_numeric(score, errors="coerce").dropna()
+        row["worst"] = float(score.max()) if len(score) else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _status(statuses: pd.Series) -> str:
+    """One word for a method's runs: ok, partial (some failed), error, unavailable."""
+    if (statuses == "ok").all():
+        return "ok"
+    if (statuses == "ok").any():
+        return "partial"
+    return "error" if (statuses == "error").any() else str(statuses.mode().iat[0])
 
 
 def _ratio(e: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -195,6 +205,10 @@ def _pm(mean: float, se: float, digits: int = 3) -> str:
     return f"{_fmt(mean, digits)} ± {_fmt(se, digits)}"
 
 
+def _count(v: float) -> str:
+    return f"{v:,.0f}" if np.isfinite(v) else "—"
+
+
 def _time(v: float) -> str:
     if not np.isfinite(v):
         return "—"
@@ -282,7 +296,7 @@ def _plot_curves(curves: pd.DataFrame, agg: pd.DataFrame, dgps: list[str], path:
     import matplotlib.pyplot as plt
 
     seed = int(curves["seed"].min())
-    fig, axes = plt.subplots(2, len(dgps), figsize=(4.2 * len(dgps), 7.0), squeeze=False)
+    fig, axes = plt.subplots(2, len(dgps), figsize=(4.0 * len(dgps) + 2.5, 7.0), squeeze=False)
     for j, dgp in enumerate(dgps):
         sub = curves[(curves["dgp"] == dgp) & (curves["seed"] == seed)]
         truth = sub[sub["method"] == "truth"]
@@ -316,7 +330,7 @@ def _plot_curves(curves: pd.DataFrame, agg: pd.DataFrame, dgps: list[str], path:
                 if c.empty:
                     continue
                 est = c["estimate"].to_numpy(dtype=float)
-                label = _label(m)
+                label = "EB (lowest mean RMSE of moments 1–3)" if m == best_eb and i == 0 else _label(m)
                 if m in METHODS and METHODS[m].kind == "contrast only":
                     est = est - est.mean() + level
                     label += " (centred, shifted)"
@@ -329,14 +343,23 @@ def _plot_curves(curves: pd.DataFrame, agg: pd.DataFrame, dgps: list[str], path:
             lo, hi = float(np.min([v.min() for v in shown])), float(np.max([v.max() for v in shown]))
             pad = 0.15 * (hi - lo if hi > lo else 1.0)
             ax.set_ylim(lo - pad, hi + pad)
-            ax.set_title(f"{dgp} (seed {seed})" + (": ours" if i == 0 else ": peers"), fontsize=10)
+            what = f": ours (EB: moments {best_eb[2:]})" if i == 0 else ": peers"
+            ax.set_title(f"{dgp} (seed {seed}){what}", fontsize=10)
             ax.set_xlabel("treatment a")
             if j == 0:
                 ax.set_ylabel("μ(a)")
-            ax.legend(fontsize=7, loc="best")
             ax.grid(alpha=0.3)
+    # One legend per row, outside the panels: the union of the curves drawn in that row.
+    for i in range(axes.shape[0]):
+        labelled: dict[str, Any] = {}
+        for ax in axes[i]:
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                labelled.setdefault(label, handle)
+        axes[i, -1].legend(
+            labelled.values(), labelled.keys(), fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5)
+        )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -380,10 +403,13 @@ def _read(
     meta_path = folder / "benchmarks_meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     results = csv("benchmarks_results.csv")
-    if results is not None:
-        for col in ("error", "warnings", "note"):
-            results[col] = results[col].astype(object).fillna("").astype(str)
-    return results, csv("benchmarks_curves.csv"), csv("benchmarks_scaling.csv"), meta
+    scaling = csv("benchmarks_scaling.csv")
+    for frame, cols in ((results, ("error", "warnings", "note")), (scaling, ("error", "warnings"))):
+        if frame is not None:
+            for col in cols:
+                if col in frame:
+                    frame[col] = frame[col].astype(object).fillna("").astype(str)
+    return results, csv("benchmarks_curves.csv"), scaling, meta
 
 
 def _machine_lines(meta: dict[str, Any]) -> list[str]:
@@ -509,9 +535,7 @@ def _results_section(agg: pd.DataFrame, dgps: list[str], meta: dict[str, Any]) -
         for m in _order(sub.index):
             r = sub.loc[m]
             if r["ok"] == 0:
-                rows.append(
-                    [_label(m), r["status"], "—", "—", "—", "—", "—", "—", "—", "—", f"0/{r['runs']}"]
-                )
+                rows.append([_label(m), r["status"], *(["—"] * 10), f"0/{r['runs']}"])
                 continue
             cov = "—"
             if np.isfinite(r["coverage"]):
@@ -522,7 +546,8 @@ def _results_section(agg: pd.DataFrame, dgps: list[str], meta: dict[str, Any]) -
                     "—" if r["contrast_only"] else _pm(r["rmse"], r["rmse_se"]),
                     _pm(r["rmse_centred"], r["rmse_centred_se"]),
                     _pm(r["rmse_tails"], r["rmse_tails_se"]),
-                    _fmt(r["ess"], 0) if np.isfinite(r["ess"]) else "—",
+                    _fmt(r["worst"]),
+                    _count(r["ess"]),
                     _fmt(r["max_abs_corr"]),
                     cov,
                     _time(r["fit_time_s"]),
@@ -538,6 +563,7 @@ def _results_section(agg: pd.DataFrame, dgps: list[str], meta: dict[str, Any]) -
                     "RMSE",
                     "centred RMSE",
                     f"tails RMSE (outer {tail_pct}%)",
+                    "worst seed",
                     "ESS",
                     "max |w-corr(a, x)|",
                     "coverage (pointwise / whole)",
@@ -616,7 +642,7 @@ def _peers_section(results: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
             status += f": `{first}`"
             if n_skip:
                 status += f"; not run on {n_skip} more after failing on the first seeds of a process"
-        if spec is not None and spec.workaround:
+        if spec is not None and spec.workaround and not (g["status"] == "unavailable").all():
             probe = notes.get(m, "")
             status += f"; workaround: {spec.workaround}" + (
                 f" (`{probe}`)" if probe else " (no longer needed?)"
@@ -684,7 +710,7 @@ def _scaling_section(scaling: pd.DataFrame, meta: dict[str, Any], folder: Path) 
                     f"{r.n:,}",
                     _time(r.fit_time_s),
                     _fmt(r.peak_mem_mb, 1),
-                    _fmt(r.ess, 0),
+                    _count(r.ess),
                     ("converged" if r.converged else "not converged")
                     + (f"; {r.warnings}" if r.warnings else ""),
                 ]
@@ -801,7 +827,8 @@ def _definitions() -> list[str]:
         "- **RMSE**: root mean squared difference between the estimated and the true curve over the grid. "
         "**Centred RMSE**: the same after subtracting each curve's mean over the grid (what contrast-only "
         f"methods estimate). **Tails RMSE**: over the lowest and highest {tail_pct}% of the grid points "
-        "(centred for contrast-only methods). Mean ± standard error over seeds.",
+        "(centred for contrast-only methods). Mean ± standard error over seeds. **Worst seed**: the "
+        "largest RMSE over seeds (centred for contrast-only methods).",
         "- **ESS**: Kish's effective sample size (Σw)²/Σw² of the weights. **max |w-corr(a, x)|**: largest "
         "absolute weighted correlation of the treatment with a confounder, computed independently with "
         "statsmodels' `DescrStatsW`.",
