@@ -29,7 +29,9 @@ def lemonade():
 
 @pytest.fixture(scope="module")
 def fitted(lemonade):
-    adrf = AverageDoseResponse(EntropyBalancingWeights(moments=2), dose_grid=15, n_bootstrap=10, random_state=0)
+    adrf = AverageDoseResponse(
+        EntropyBalancingWeights(moments=2), dose_grid=15, n_bootstrap=10, random_state=0
+    )
     return adrf.fit(lemonade.X, lemonade.a, lemonade.y)
 
 
