@@ -265,8 +265,16 @@ class AuditReport:
         ]
         if not panels:
             raise ValueError("this report has nothing to plot (no curve, balance table or weights).")
-        fig, axes = plt.subplots(1, len(panels), figsize=figsize or (5.2 * len(panels), 4.4), squeeze=False)
-        for ax, name in zip(axes[0], panels, strict=True):
+        if len(panels) == 3:  # the curve across the top, the two weight diagnostics below
+            fig = plt.figure(figsize=figsize or (11.0, 8.5))
+            grid = fig.add_gridspec(2, 2, height_ratios=[1.0, 1.1])
+            axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])]
+        else:
+            fig, row = plt.subplots(
+                1, len(panels), figsize=figsize or (5.5 * len(panels), 4.4), squeeze=False
+            )
+            axes = list(row[0])
+        for ax, name in zip(axes, panels, strict=True):
             if name == "curve":
                 plot_dose_response(
                     self.curve,
