@@ -25,7 +25,7 @@ from typing import Any
 import dowhy
 import numpy as np
 import pandas as pd
-from dowhy.causal_refuter import test_significance
+from dowhy.causal_refuter import test_significance as dowhy_significance_test
 from joblib import Parallel, delayed
 from scipy import stats
 from sklearn.utils import check_random_state
@@ -113,7 +113,7 @@ def _p_value(reference: float, simulations: np.ndarray) -> float:
     if np.std(simulations) == 0:
         return 1.0 if np.all(simulations == reference) else 0.0
     with _isolated():
-        result = test_significance(SimpleNamespace(value=reference), simulations)
+        result = dowhy_significance_test(SimpleNamespace(value=reference), simulations)
     return float(result["p_value"])
 
 

@@ -179,3 +179,12 @@ def test_report_plot_has_curve_love_plot_and_weights(report):
     empty = AuditReport(table=report.table.iloc[:0], verdict="pass")
     with pytest.raises(ValueError, match="nothing to plot"):
         empty.plot()
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    from dowhy_e2b.adapters import audit as audit_module
+
+    result = doctest.testmod(audit_module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
