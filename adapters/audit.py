@@ -377,6 +377,51 @@ def _check_params(
     return selected
 
 
+def _refuter_tasks(
+    selected: list[str],
+    data: pd.DataFrame,
+    treatment: str,
+    outcome: str,
+    adjustment: list[str],
+    num_simulations: int,
+    subset_fraction: float,
+    bootstrap_noise: float,
+    confounder_strengths: Sequence[float],
+) -> list[_Task]:
+    """One task per refuter simulation, with the settings that suit a continuous treatment."""
+    sd_a, sd_y = float(data[treatment].std()), float(data[outcome].std())
+    per_simulation = {
+        "placebo": {"placebo_type": "permute"},
+        "random_common_cause": {},
+        "data_subset": {"subset_fraction": float(subset_fraction)},
+        "bootstrap": {
+            # DoWhy 0.14 crashes adding noise to categorical confounders: only float columns get it.
+            "required_variables": [c for c in adjustment if pd.api.types.is_float_dtype(data[c])] or False,
+            "noise": float(bootstrap_noise),
+        },
+        # Pure noise on the outcome's scale. (DoWhy 0.14's "permute" transformation returns a
+        # read-only array under pandas copy-on-write and every refit fails.)
+        "dummy_outcome": {"transformation_list": [("zero", ""), ("noise", {"std_dev": sd_y})]},
+    }
+    tasks = [
+        _Task(check, {**kwargs, "num_simulations": 1})
+        for check, kwargs in per_simulation.items()
+        if check in selected
+        for _ in range(int(num_simulations))
+    ]
+    if "unobserved_common_cause" in selected:
+        for s in np.atleast_1d(np.asarray(confounder_strengths, dtype=float)):
+            kwargs = {
+                "simulation_method": "direct-simulation",
+                "confounders_effect_on_treatment": "linear",
+                "confounders_effect_on_outcome": "linear",
+                "effect_strength_on_treatment": float(s) * sd_a,
+                "effect_strength_on_outcome": float(s) * sd_y,
+            }
+            tasks.append(_Task("unobserved_common_cause", kwargs, strength=float(s)))
+    return tasks
+
+
 def audit(
     model: Any,
     estimand: Any,
@@ -523,35 +568,17 @@ def audit(
     se = _standard_error(estimate)
     adjustment = list(estimand.get_adjustment_set() or [])
 
-    tasks: list[_Task] = []
-    sd_a, sd_y = float(data[treatment].std()), float(data[outcome].std())
-    per_sim = {
-        "placebo": {"placebo_type": "permute"},
-        "random_common_cause": {},
-        "data_subset": {"subset_fraction": float(subset_fraction)},
-        "bootstrap": {
-            # DoWhy 0.14 crashes adding noise to categorical confounders: only float columns get it.
-            "required_variables": [c for c in adjustment if pd.api.types.is_float_dtype(data[c])] or False,
-            "noise": float(bootstrap_noise),
-        },
-        # Pure noise on the outcome's scale. (DoWhy 0.14's "permute" transformation returns a
-        # read-only array under pandas copy-on-write and every refit fails.)
-        "dummy_outcome": {"transformation_list": [("zero", ""), ("noise", {"std_dev": sd_y})]},
-    }
-    for check, kwargs in per_sim.items():
-        if check in selected:
-            tasks += [_Task(check, {**kwargs, "num_simulations": 1}) for _ in range(int(num_simulations))]
-    if "unobserved_common_cause" in selected:
-        for s in np.atleast_1d(np.asarray(confounder_strengths, dtype=float)):
-            kwargs = {
-                "simulation_method": "direct-simulation",
-                "confounders_effect_on_treatment": "linear",
-                "confounders_effect_on_outcome": "linear",
-                "effect_strength_on_treatment": float(s) * sd_a,
-                "effect_strength_on_outcome": float(s) * sd_y,
-            }
-            tasks.append(_Task("unobserved_common_cause", kwargs, strength=float(s)))
-
+    tasks = _refuter_tasks(
+        selected,
+        data,
+        treatment,
+        outcome,
+        adjustment,
+        num_simulations,
+        subset_fraction,
+        bootstrap_noise,
+        confounder_strengths,
+    )
     values = np.full(len(tasks), np.nan)
     messages: list[list[str]] = [[] for _ in tasks]
     if tasks:
@@ -611,13 +638,7 @@ def audit(
     else:
         weights = np.asarray(weights, dtype=float)
         if callable(getattr(estimator, "balance_table", None)):
-            moments = max(
-                2,
-                int(
-                    getattr(getattr(getattr(estimator, "adrf_", None), "weighter_", None), "moments", 1) or 1
-                ),
-            )
-            balance = estimator.balance_table(moments=moments)
+            balance = estimator.balance_table(moments=2)  # the rules look at means and squares
             if "balance" in selected:
                 rows += _balance_rows(balance, balance_threshold)
         elif "balance" in selected:
