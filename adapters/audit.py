@@ -476,7 +476,8 @@ def audit(
         deviations: strength :math:`s` adds :math:`s\,\mathrm{sd}(a)\,U` to the treatment and
         :math:`-s\,\mathrm{sd}(y)\,U` to the outcome (DoWhy's linear direct simulation).
     alpha : float, default=0.05
-        Significance level of the p-value rules and of the null effects' central range.
+        Sets the width of the null tests' band (``z(1 - alpha/2)``) and the level of the p-value
+        rules used when the estimate has no confidence interval or standard error.
     balance_threshold : float, default=0.1
         Largest acceptable weighted :math:`|\mathrm{corr}(a, x_j)|`.
     min_ess_fraction : float, default=0.1
