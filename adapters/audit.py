@@ -396,7 +396,11 @@ def _refuter_tasks(
         "data_subset": {"subset_fraction": float(subset_fraction)},
         "bootstrap": {
             # DoWhy 0.14 crashes adding noise to categorical confounders: only float columns get it.
-            "required_variables": [c for c in adjustment if pd.api.types.is_float_dtype(data[c])] or False,
+            # In the data's column order: DoWhy's adjustment set is ordered by string hashes.
+            "required_variables": [
+                c for c in data.columns if c in adjustment and pd.api.types.is_float_dtype(data[c])
+            ]
+            or False,
             "noise": float(bootstrap_noise),
         },
         # Pure noise on the outcome's scale. (DoWhy 0.14's "permute" transformation returns a
