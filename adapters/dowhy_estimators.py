@@ -17,7 +17,14 @@ import pandas as pd
 from dowhy.causal_estimator import CausalEstimate, CausalEstimator
 from sklearn.base import clone
 
-from dowhy_e2b import AverageDoseResponse, E2BWeights, EntropyBalancingWeights, GPSWeights, UnitWeights
+from dowhy_e2b import (
+    AverageDoseResponse,
+    E2BWeights,
+    EntropyBalancingWeights,
+    GPSWeights,
+    UnitWeights,
+    balance_table,
+)
 from dowhy_e2b._validation import as_float_vector, check_treatment, encode_frame
 
 __all__ = [
@@ -309,13 +316,30 @@ class DoseResponseEstimator(CausalEstimator):
         """The fitted curve with its bootstrap bands."""
         return self._fitted().curve_.copy()
 
+    @property
+    def treatment_values_(self) -> np.ndarray:
+        """The observed treatment of the fitted data (for rugs and overlap checks)."""
+        self._fitted()
+        return self._arrays[1]
+
     def predict_dose_response(self, values: Any) -> np.ndarray:
         """Estimated mean outcome :math:`\\hat\\mu` at the treatment ``values``."""
         return self._fitted().predict(values)
 
-    def balance_table(self) -> pd.DataFrame:
-        """Correlation of the treatment with each confounder (and its powers) before/after weighting."""
-        return self._fitted().balance_table_.copy()
+    def balance_table(self, moments: int | None = None) -> pd.DataFrame:
+        """Correlation of the treatment with each confounder (and its powers) before/after weighting.
+
+        Parameters
+        ----------
+        moments : int, optional
+            Report powers 1..``moments`` of every confounder; default: the powers the method
+            balanced (see :func:`dowhy_e2b.balance_table`).
+        """
+        adrf = self._fitted()
+        if moments is None:
+            return adrf.balance_table_.copy()
+        X, a, _ = self._arrays
+        return balance_table(X, a, adrf.weights_, feature_names=adrf.feature_names_, moments=moments)
 
 
 class EntropyBalancingEstimator(DoseResponseEstimator):

@@ -21,10 +21,12 @@ from .exceptions import (
     ExtrapolationWarning,
 )
 from .gps import GPSWeights, UnitWeights
+from .report import AuditReport
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuditReport",
     "AverageDoseResponse",
     "BalanceError",
     "ConstantTreatmentWarning",
@@ -37,9 +39,11 @@ __all__ = [
     "UnitWeights",
     "WeightedDoseResponse",
     "__version__",
+    "audit",
     "balance_table",
     "effective_sample_size",
 ]
 
 # DoWhy plugin: registering the estimators is the point of importing the package.
 from . import adapters  # type: ignore[attr-defined]  # noqa: F401
+from .adapters.audit import audit  # type: ignore[import-not-found]

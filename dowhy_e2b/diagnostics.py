@@ -1,4 +1,4 @@
-"""Diagnostics of balancing weights: balance table and effective sample size."""
+"""Diagnostics of balancing weights: balance, effective sample size, weight concentration, dose support."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 
 from ._numerics import effective_sample_size, weighted_corr, weighted_mean_shift
 
-__all__ = ["balance_table", "effective_sample_size"]
+__all__ = ["balance_table", "dose_support", "effective_sample_size", "weight_summary"]
 
 
 def balance_table(X: Any, a: Any, weights: Any, feature_names: Any = None, moments: int = 1) -> pd.DataFrame:
@@ -80,3 +80,102 @@ def balance_table(X: Any, a: Any, weights: Any, feature_names: Any = None, momen
     )
     table.attrs["effective_sample_size"] = effective_sample_size(w)
     return table
+
+
+def weight_summary(weights: Any, top_fraction: float = 0.01) -> dict[str, float]:
+    """Summary statistics of balancing weights: effective sample size and concentration.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_samples,)
+        Non-negative weights (any scale; they are rescaled to mean 1).
+    top_fraction : float, default=0.01
+        Share of units, the heaviest first, whose share of the total weight is reported
+        (at least one unit).
+
+    Returns
+    -------
+    dict
+        ``n``; ``effective_sample_size`` :math:`(\\sum w)^2 / \\sum w^2`; ``ess_fraction`` (that
+        divided by ``n``); ``max_weight`` (on the mean-1 scale); ``top_share`` (share of the total
+        weight carried by the heaviest ``top_fraction`` of units: ``top_fraction`` itself for
+        uniform weights).
+
+    Examples
+    --------
+    >>> from dowhy_e2b.diagnostics import weight_summary
+    >>> s = weight_summary([1.0, 1.0, 1.0, 5.0])
+    >>> round(s["effective_sample_size"], 2), s["max_weight"], s["top_share"]
+    (2.29, 2.5, 0.625)
+    """
+    w = np.asarray(weights, dtype=float).ravel()
+    if w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError(
+            "weights must be a non-empty array of finite non-negative numbers with a positive sum."
+        )
+    if not 0 < top_fraction <= 1:
+        raise ValueError(f"top_fraction must be in (0, 1], got {top_fraction}.")
+    n = w.size
+    w = w * (n / w.sum())
+    k = max(1, int(np.ceil(top_fraction * n)))
+    ess = effective_sample_size(w)
+    return {
+        "n": float(n),
+        "effective_sample_size": ess,
+        "ess_fraction": ess / n,
+        "max_weight": float(w.max()),
+        "top_share": float(np.sort(w)[-k:].sum() / n),
+    }
+
+
+def dose_support(a: Any, weights: Any, doses: Any, bandwidth: float | None = None) -> pd.DataFrame:
+    """How much (weighted) data lies near each dose: overlap along the treatment axis.
+
+    A curve is only as good as the data near the dose where it is read. For every dose this
+    counts the units whose treatment lies within ``bandwidth`` of it and the effective sample size
+    of their weights.
+
+    Parameters
+    ----------
+    a : array-like of shape (n_samples,)
+        Observed treatment.
+    weights : array-like of shape (n_samples,)
+        Balancing weights.
+    doses : array-like
+        Treatment values where the curve is read (its grid, the contrast's two doses).
+    bandwidth : float, optional
+        Half-width of the window; default a quarter of the treatment's standard deviation.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dose: ``dose``, ``inside_range`` (within the observed minimum and maximum),
+        ``n_near`` (units within the window) and ``local_ess`` (effective sample size of their
+        weights; 0 when there are none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dowhy_e2b.diagnostics import dose_support
+    >>> a = np.linspace(0.0, 1.0, 101)
+    >>> dose_support(a, np.ones(101), [0.5, 2.0], bandwidth=0.1)
+       dose  inside_range  n_near  local_ess
+    0   0.5          True      21       21.0
+    1   2.0         False       0        0.0
+    """
+    a = np.asarray(a, dtype=float).ravel()
+    w = np.asarray(weights, dtype=float).ravel()
+    if w.shape != a.shape:
+        raise ValueError(f"weights must have the shape of a, {a.shape}, got {w.shape}.")
+    d = np.atleast_1d(np.asarray(doses, dtype=float)).ravel()
+    h = 0.25 * float(a.std()) if bandwidth is None else float(bandwidth)
+    near = np.abs(a[None, :] - d[:, None]) <= h + 1e-12 * max(1.0, abs(h))
+    local_ess = [effective_sample_size(w[row]) if row.any() else 0.0 for row in near]
+    return pd.DataFrame(
+        {
+            "dose": d,
+            "inside_range": (d >= a.min()) & (d <= a.max()),
+            "n_near": near.sum(axis=1),
+            "local_ess": np.asarray(local_ess, dtype=float),
+        }
+    )

@@ -1,4 +1,17 @@
-"""Plots of dose-response curves and balancing diagnostics (matplotlib; every function returns its Axes)."""
+"""Plots of dose-response curves and balancing diagnostics (matplotlib; every function returns its Axes).
+
+Every function accepts the package's core objects (a fitted :class:`~dowhy_e2b.AverageDoseResponse`,
+a fitted weighting estimator, plain arrays and DataFrames) as well as what DoWhy returns for a
+dowhy-e2b method (the ``CausalEstimate`` and its ``estimator``). Objects are recognised by the
+attributes they carry, so this module never imports DoWhy.
+
+* :func:`plot_dose_response`: the curve with its confidence band, a rug of the observed
+  treatments and optionally the true curve.
+* :func:`plot_balance`: the "love plot" of :math:`|\\mathrm{corr}(a, x_j^k)|` before and after
+  weighting, one row per covariate and power.
+* :func:`plot_weights`: the distribution of the weights with the effective sample size.
+* :func:`plot_training`: E2B's training and held-out loss per step.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +20,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_dose_response"]
+from .diagnostics import balance_table, weight_summary
+
+__all__ = ["plot_balance", "plot_dose_response", "plot_training", "plot_weights"]
+
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_BALANCE_COLUMNS = {"covariate", "power", "corr_unweighted", "corr_weighted"}
+
+
+def _estimator_of(obj: Any) -> Any:
+    """The estimator behind a DoWhy ``CausalEstimate`` (``obj.estimator``), else ``obj`` itself."""
+    inner = getattr(obj, "estimator", None)
+    return obj if inner is None or isinstance(obj, pd.DataFrame) else inner
 
 
 def _curve_frame(obj: Any) -> pd.DataFrame:
@@ -24,11 +48,64 @@ def _curve_frame(obj: Any) -> pd.DataFrame:
     )
 
 
+def _observed_treatment(obj: Any) -> np.ndarray | None:
+    """Observed treatment values carried by a DoWhy estimate or estimator from dowhy-e2b, if any."""
+    values = getattr(_estimator_of(obj), "treatment_values_", None)
+    return None if values is None else np.asarray(values, dtype=float)
+
+
+def _weights_of(obj: Any) -> np.ndarray:
+    """Weights from an array, a fitted weighting estimator or pipeline, or a DoWhy estimate/estimator."""
+    if isinstance(obj, (np.ndarray, list, tuple, pd.Series)):
+        return np.asarray(obj, dtype=float).ravel()
+    weights = getattr(_estimator_of(obj), "weights_", None)
+    if weights is None:
+        raise TypeError(
+            "expected weights (an array), a fitted weighting estimator or AverageDoseResponse, or a DoWhy "
+            f"estimate from dowhy-e2b; got {type(obj).__name__}."
+        )
+    return np.asarray(weights, dtype=float).ravel()
+
+
+def _balance_frame(obj: Any, X: Any, a: Any, moments: int | None) -> pd.DataFrame:
+    """A balance table (see :func:`dowhy_e2b.balance_table`) from whatever ``obj`` is."""
+    if isinstance(obj, pd.DataFrame):
+        missing = _BALANCE_COLUMNS - set(obj.columns)
+        if missing:
+            raise ValueError(
+                f"a balance table needs the columns {sorted(_BALANCE_COLUMNS)}; missing {sorted(missing)}."
+            )
+        table = obj
+    elif X is not None or a is not None:
+        if X is None or a is None:
+            raise ValueError("pass both X and a (or neither) to compute the balance of the weights.")
+        table = balance_table(X, a, _weights_of(obj), moments=moments or 1)
+    else:
+        est = _estimator_of(obj)
+        if callable(getattr(est, "balance_table", None)):
+            table = est.balance_table() if moments is None else est.balance_table(moments=moments)
+        elif isinstance(getattr(est, "balance_table_", None), pd.DataFrame):
+            table = est.balance_table_
+        else:
+            raise TypeError(
+                "expected a balance table, a fitted AverageDoseResponse, a DoWhy estimate from dowhy-e2b, "
+                f"or weights together with X and a; got {type(obj).__name__}."
+            )
+    if moments is not None:
+        table = table[table["power"] <= moments]
+    return table
+
+
+def _covariate_label(name: str, power: int) -> str:
+    return name if power == 1 else f"{name}{str(power).translate(_SUPERSCRIPTS)}"
+
+
 def plot_dose_response(
     result: Any,
     ax: Any = None,
     *,
     treatment: Any = None,
+    rug: bool = True,
     truth: Any = None,
     label: str | None = None,
     color: str | None = None,
@@ -46,6 +123,10 @@ def plot_dose_response(
         Where to draw; a new figure if omitted.
     treatment : array-like, optional
         Observed treatment values, drawn as a rug along the x axis (shows where the data are).
+        A DoWhy estimate from dowhy-e2b carries them already.
+    rug : bool, default=True
+        Draw the rug when observed treatments are known (pass ``False`` when overlaying a second
+        curve of the same data).
     truth : callable, optional
         The true curve :math:`\\mu(a)`, drawn dashed (for simulated data).
     label, color : str, optional
@@ -56,6 +137,19 @@ def plot_dose_response(
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from dowhy_e2b import AverageDoseResponse, EntropyBalancingWeights
+    >>> from dowhy_e2b.datasets import make_linear
+    >>> from dowhy_e2b.plotting import plot_dose_response
+    >>> ds = make_linear(n_samples=300, random_state=0)
+    >>> adrf = AverageDoseResponse(EntropyBalancingWeights(), n_bootstrap=20, random_state=0)
+    >>> ax = plot_dose_response(adrf.fit(ds.X, ds.a, ds.y), treatment=ds.a, truth=ds.true_adrf)
+    >>> ax.get_xlabel()
+    'treatment'
     """
     import matplotlib.pyplot as plt
 
@@ -68,12 +162,261 @@ def plot_dose_response(
         ax.fill_between(t, frame["ci_lower"], frame["ci_upper"], color=line.get_color(), alpha=0.2, lw=0)
     if truth is not None:
         ax.plot(t, truth(t), color="black", ls="--", lw=1.5, label="truth")
-    if treatment is not None:
-        a = np.asarray(treatment, dtype=float)
-        ax.plot(a, np.zeros_like(a), "|", color="0.3", alpha=0.25, ms=8, transform=ax.get_xaxis_transform())
+    observed = np.asarray(treatment, dtype=float) if treatment is not None else _observed_treatment(result)
+    if rug and observed is not None:
+        ax.plot(
+            observed,
+            np.zeros_like(observed),
+            "|",
+            color="0.3",
+            alpha=0.25,
+            ms=8,
+            transform=ax.get_xaxis_transform(),
+        )
         pad = 0.03 * (t.max() - t.min())
         ax.set_xlim(t.min() - pad, t.max() + pad)
     ax.set_xlabel(xlabel or "treatment")
     ax.set_ylabel(ylabel or "mean outcome")
     ax.legend(frameon=False)
+    return ax
+
+
+def plot_balance(
+    result: Any,
+    ax: Any = None,
+    *,
+    X: Any = None,
+    a: Any = None,
+    moments: int | None = None,
+    threshold: float | None = 0.1,
+    title: str | None = "Balance before and after weighting",
+) -> Any:
+    """Love plot: :math:`|\\mathrm{corr}(a, x_j^k)|` before and after weighting.
+
+    One row per covariate and power :math:`k` (powers of 0/1 columns are skipped), sorted by the
+    unweighted correlation; open grey circles before weighting, filled circles after, joined by a
+    line. Weights that balance well bring every filled circle left of the ``threshold`` line.
+
+    Parameters
+    ----------
+    result : DataFrame, CausalEstimate, DoseResponseEstimator, AverageDoseResponse, weights
+        A balance table (:func:`dowhy_e2b.balance_table`), something carrying one, or weights
+        (an array or a fitted weighting estimator) together with ``X`` and ``a``.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure (its height grows with the number of rows) if omitted.
+    X, a : array-like, optional
+        Covariates and treatment, needed when ``result`` gives only weights.
+    moments : int, optional
+        Show powers up to ``moments``. For a DoWhy estimator (or weights with ``X`` and ``a``) the
+        table is recomputed with that many powers; default: the powers the method balanced.
+    threshold : float or None, default=0.1
+        Draws a dashed reference line (a common rule of thumb for "balanced"); ``None`` omits it.
+    title : str or None
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes; its first two collections are the unweighted and weighted points, one per row.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from dowhy_e2b import EntropyBalancingWeights
+    >>> from dowhy_e2b.datasets import make_linear
+    >>> from dowhy_e2b.plotting import plot_balance
+    >>> ds = make_linear(n_samples=300, random_state=0)
+    >>> eb = EntropyBalancingWeights().fit(ds.X, ds.a)
+    >>> ax = plot_balance(eb, X=ds.X, a=ds.a, moments=2)
+    >>> len(ax.collections[1].get_offsets())  # 5 covariates x 2 powers
+    10
+    """
+    import matplotlib.pyplot as plt
+
+    table = _balance_frame(result, X, a, moments)
+    if table.empty:
+        raise ValueError("the balance table is empty: there are no covariates to plot.")
+    table = table.assign(
+        before=table["corr_unweighted"].abs(), after=table["corr_weighted"].abs()
+    ).sort_values(["before", "after"], kind="stable")
+    labels = [
+        _covariate_label(str(c), int(p)) for c, p in zip(table["covariate"], table["power"], strict=True)
+    ]
+    pos = np.arange(len(table))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, max(2.6, 0.32 * len(table) + 1.4)))
+    ax.hlines(pos, table["after"], table["before"], color="0.75", lw=1, zorder=1)
+    ax.scatter(table["before"], pos, s=36, facecolors="white", edgecolors="0.4", zorder=2, label="unweighted")
+    ax.scatter(table["after"], pos, s=36, color="tab:blue", zorder=3, label="weighted")
+    if threshold is not None:
+        ax.axvline(threshold, color="tab:red", ls="--", lw=1, label=f"{threshold:g}")
+    ax.set_yticks(pos, labels)
+    ax.set_ylim(-0.7, len(table) - 0.3)
+    right = ax.get_xlim()[1]
+    ax.set_xlim(-0.02 * right, right)  # points at 0 stay whole
+    ax.set_xlabel("|corr(treatment, covariate)|")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(frameon=False, loc="lower right")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_weights(
+    result: Any,
+    ax: Any = None,
+    *,
+    bins: int = 40,
+    color: str | None = None,
+    label: str | None = None,
+    title: str | None = "Distribution of the weights",
+) -> Any:
+    """Histogram of the balancing weights (mean 1, log scale) with the effective sample size.
+
+    A box gives the effective sample size (Kish), the largest weight and the share of the total
+    weight carried by the heaviest 1% of units (see :func:`dowhy_e2b.diagnostics.weight_summary`);
+    a dotted line marks the uniform weight 1.
+
+    Parameters
+    ----------
+    result : array-like, CausalEstimate, DoseResponseEstimator, AverageDoseResponse or weighting estimator
+        The weights, or a fitted object carrying them (``weights_``).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure if omitted.
+    bins : int, default=40
+        Number of (logarithmically spaced) bins.
+    color, label : str, optional
+        Colour of the bars; a legend label (e.g. the method) for overlays.
+    title : str or None
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from dowhy_e2b.plotting import plot_weights
+    >>> ax = plot_weights(np.random.default_rng(0).lognormal(size=500))
+    >>> ax.get_xscale()
+    'log'
+    """
+    import matplotlib.pyplot as plt
+
+    w = _weights_of(result)
+    summary = weight_summary(w)
+    w = w * (w.size / w.sum())
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.2))
+    positive = w[w > 0]
+    lo, hi = float(positive.min()), float(positive.max())
+    if hi / lo < 1.05:  # (nearly) uniform weights: a log axis around 1 still reads well
+        lo, hi = min(lo, 0.5), max(hi, 2.0)
+    edges = np.geomspace(lo, hi, bins + 1)
+    ax.hist(positive, bins=edges, color=color or "tab:blue", alpha=0.75, label=label)
+    ax.set_xscale("log")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.4)  # headroom for the summary box
+    ax.axvline(1.0, color="0.3", ls=":", lw=1)
+    n = int(summary["n"])
+    text = (
+        f"ESS = {summary['effective_sample_size']:.0f} of n = {n} ({summary['ess_fraction']:.0%})\n"
+        f"max weight = {summary['max_weight']:.3g}\n"
+        f"top 1% of units carry {summary['top_share']:.1%}"
+    )
+    if w.size > positive.size:
+        text += f"\n{w.size - positive.size} zero weights"
+    ax.text(
+        0.98,
+        0.97,
+        text,
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=9,
+        bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.8", "alpha": 0.9},
+    )
+    ax.set_xlabel("weight (mean 1, log scale)")
+    ax.set_ylabel("units")
+    if label:
+        ax.legend(frameon=False, loc="upper left")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _training_history(obj: Any) -> Any:
+    """The fitted E2B weighter behind an E2BWeights, an AverageDoseResponse or a DoWhy estimate."""
+    candidates = [obj, _estimator_of(obj)]
+    for c in list(candidates):
+        candidates.append(getattr(c, "weighter_", None))
+        candidates.append(getattr(getattr(c, "adrf_", None), "weighter_", None))
+    for c in candidates:
+        if c is not None and getattr(c, "loss_curve_", None) is not None:
+            return c
+    raise TypeError(
+        "expected a fitted E2BWeights, an AverageDoseResponse with an E2B weighter, or a DoWhy estimate "
+        f"with method 'e2b'; got {type(obj).__name__} (it has no training history)."
+    )
+
+
+def plot_training(result: Any, ax: Any = None, *, title: str | None = "E2B training") -> Any:
+    """E2B's training and held-out loss per optimiser step, with the step that was kept.
+
+    Step 0 is plain entropy balancing (the base-weight model starts at zero), so the height of
+    the kept step against step 0 shows what training gained on the random response functions.
+
+    Parameters
+    ----------
+    result : E2BWeights, AverageDoseResponse or CausalEstimate
+        A fitted :class:`~dowhy_e2b.E2BWeights` or something holding one.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure if omitted.
+    title : str or None
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from dowhy_e2b import E2BWeights
+    >>> from dowhy_e2b.datasets import make_linear
+    >>> from dowhy_e2b.plotting import plot_training
+    >>> ds = make_linear(n_samples=300, random_state=0)
+    >>> e2b = E2BWeights(max_steps=5, random_state=0).fit(ds.X, ds.a, ds.y)
+    >>> plot_training(e2b).get_ylabel()
+    'loss'
+    """
+    import matplotlib.pyplot as plt
+
+    fitted = _training_history(result)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.2))
+    train = np.asarray(fitted.loss_curve_, dtype=float)
+    ax.plot(np.arange(train.size), train, marker="o", ms=3, lw=1.5, label="training loss")
+    valid = getattr(fitted, "validation_curve_", None)
+    if valid is not None and len(valid):
+        valid = np.asarray(valid, dtype=float)
+        ax.plot(np.arange(valid.size), valid, marker="o", ms=3, lw=1.5, label="held-out loss")
+        best = int(getattr(fitted, "best_step_", int(np.argmin(valid))))
+        if 0 <= best < valid.size:
+            ax.plot(
+                [best],
+                [valid[best]],
+                marker="*",
+                ms=14,
+                color="tab:red",
+                ls="none",
+                label=f"kept (step {best})",
+            )
+    ax.set_xlabel("step (0 = entropy balancing)")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
+    if title:
+        ax.set_title(title)
     return ax
