@@ -20,6 +20,9 @@ from typing import Any
 __all__ = ["main"]
 
 
+_LABELS = {"e2b": "E2B", "entropy_balancing": "entropy balancing", "gps_weighting": "GPS weighting"}
+
+
 def _demo(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -62,7 +65,12 @@ def _demo(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     ax = plot_dose_response(estimates["unweighted"], label="unweighted (confounded)", color="tab:gray")
     plot_dose_response(
-        est, ax=ax, rug=False, label=args.method.replace("_", " "), color="tab:blue", truth=ds.true_adrf
+        est,
+        ax=ax,
+        rug=False,
+        label=_LABELS.get(args.method, args.method),
+        color="tab:blue",
+        truth=ds.true_adrf,
     )
     ax.set_xlabel("lemon juice (ml per litre)")
     ax.set_ylabel("mean taste rating")
@@ -227,7 +235,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="estimate and plot the lemonade dose-response curve")
-    demo.add_argument("--method", default="entropy_balancing", help="dowhy-e2b method name")
+    demo.add_argument(
+        "--method", default="e2b", help="e2b (default), entropy_balancing, gps_weighting, unweighted"
+    )
     demo.add_argument("--out", default="out", help="output folder for the PNG and CSV (default: out)")
     demo.add_argument("--n-samples", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=0)

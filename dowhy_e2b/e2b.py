@@ -43,7 +43,12 @@ logger = logging.getLogger(__name__)
 
 #: Noise-to-signal ratio of the synthetic outcomes when no outcome is available to calibrate it.
 DEFAULT_NOISE_RATIO = 0.3
+#: Ridge penalties tried when the outcome is fitted for the calibration and the anchors.
 _ALPHAS = np.logspace(-3, 4, 15)
+#: Folds of those fits (cross-fitting: a unit's anchors come from a model that did not see it).
+CALIBRATION_FOLDS = 5
+#: Treatment quantiles at which the fitted outcome becomes an anchored function of the covariates.
+ANCHOR_QUANTILES = (0.1, 0.5, 0.9)
 
 
 class E2BWeights(BaseWeights):
@@ -182,6 +187,13 @@ class E2BWeights(BaseWeights):
     and :math:`\tilde y` random response functions with known curves :math:`\tilde\mu`
     (:mod:`dowhy_e2b._torch.functions`). Gradients pass through :math:`\lambda^*` by implicit
     differentiation (:mod:`dowhy_e2b._torch.balancing`).
+
+    Besides the parameters, a few fixed design constants are named and documented at module
+    level: :data:`RIDGE_GRID` (candidates of ``ridge="auto"``), :data:`CALIBRATION_FOLDS` and
+    :data:`ANCHOR_QUANTILES` (the outcome fits), ``dowhy_e2b._torch.functions.DEFAULT_SHARES``,
+    ``MAX_PAIRS``, ``TANH_SCALE``, ``TANH_OFFSET``, ``PROPENSITY_KNOTS`` and
+    ``N_INTERACTION_TANH`` (the random-function family), and
+    ``dowhy_e2b._torch.training.MIN_IMPROVEMENT`` (early stopping).
 
     References
     ----------
@@ -397,7 +409,7 @@ class E2BWeights(BaseWeights):
             self.noise_ratio_ = DEFAULT_NOISE_RATIO if self.noise == "auto" else float(self.noise)
             logger.info("E2B: no outcome given, noise ratio %.2f", self.noise_ratio_)
             return
-        folds = np.random.default_rng(seed).permutation(a.shape[0]) % 5
+        folds = np.random.default_rng(seed).permutation(a.shape[0]) % CALIBRATION_FOLDS
         design = _FlexibleDesign().fit(X, a)
         alpha, sigma2 = _ridge_cv(design.transform(X, a), y, folds)
         if self.noise == "auto":
@@ -412,9 +424,9 @@ class E2BWeights(BaseWeights):
         else:
             self.noise_ratio_ = float(self.noise)
         if self.outcome_share:
-            doses = np.quantile(a, [0.1, 0.5, 0.9])
+            doses = np.quantile(a, ANCHOR_QUANTILES)
             anchors = np.empty((a.shape[0], doses.size))
-            for k in range(5):
+            for k in range(CALIBRATION_FOLDS):
                 train = folds != k
                 model = Ridge(alpha=alpha).fit(design.transform(X[train], a[train]), y[train])
                 for j, t in enumerate(doses):

@@ -40,7 +40,16 @@ DEFAULT_SHARES: dict[str, float] = {
     "mlp": 0.2,
     "propensity": 0.25,
 }
-_MAX_PAIRS = 120
+#: Largest number of covariate products in the quadratic kind (squares first, then random pairs).
+MAX_PAIRS = 120
+#: Scale of the random tanh units' input weights (times 1/sqrt(d)) and range of their offsets.
+TANH_SCALE = 1.5
+TANH_OFFSET = 1.0
+#: Knots of the spline of the propensity index.
+PROPENSITY_KNOTS = 5
+#: Random tanh units that also serve as h_m(x) in the interactions (with the linear and
+#: propensity features).
+N_INTERACTION_TANH = 16
 
 
 @dataclass(frozen=True)
@@ -93,24 +102,24 @@ def _dictionary(
     n, d = Z.shape
     out: dict[str, np.ndarray] = {"linear": Z}
     pairs = np.array([(j, k) for j in range(d) for k in range(j, d)], dtype=int).reshape(-1, 2)
-    if pairs.shape[0] > _MAX_PAIRS:
+    if pairs.shape[0] > MAX_PAIRS:
         squares = pairs[pairs[:, 0] == pairs[:, 1]]
         cross = pairs[pairs[:, 0] != pairs[:, 1]]
-        pick = rng.choice(cross.shape[0], size=max(_MAX_PAIRS - squares.shape[0], 0), replace=False)
+        pick = rng.choice(cross.shape[0], size=max(MAX_PAIRS - squares.shape[0], 0), replace=False)
         pairs = np.vstack([squares, cross[np.sort(pick)]])
     out["quadratic"] = Z[:, pairs[:, 0]] * Z[:, pairs[:, 1]] if pairs.size else np.empty((n, 0))
     directions = rng.standard_normal((d, max(n_random // 2, 1)))
     directions /= np.linalg.norm(directions, axis=0, keepdims=True)
     out["cubic"] = (Z @ directions) ** 3
-    W = rng.standard_normal((d, n_random)) * (1.5 / np.sqrt(max(d, 1)))
-    b = rng.uniform(-1.0, 1.0, n_random)
+    W = rng.standard_normal((d, n_random)) * (TANH_SCALE / np.sqrt(max(d, 1)))
+    b = rng.uniform(-TANH_OFFSET, TANH_OFFSET, n_random)
     out["mlp"] = np.tanh(Z @ W + b)
     # The propensity index: least-squares prediction of the treatment from the covariates.
     design = np.column_stack([np.ones(n), Z])
     coef, *_ = np.linalg.lstsq(design, a, rcond=None)
     index = design @ coef
     if np.ptp(index) > 0:
-        spline = SplineTransformer(n_knots=5, degree=3, knots="quantile", include_bias=False)
+        spline = SplineTransformer(n_knots=PROPENSITY_KNOTS, degree=3, knots="quantile", include_bias=False)
         out["propensity"] = spline.fit_transform(index[:, None])
     else:
         out["propensity"] = np.empty((n, 0))
@@ -186,8 +195,8 @@ def build_family(
         g_off.append(mean / sd * scale)
         kinds += [kind] * Fc.shape[1]
 
-    # Interactions: h_r(x) from the linear, propensity and first 16 tanh features, times B_m(a).
-    h_raw = np.hstack([raw["linear"], raw["propensity"], raw["mlp"][:, :16]])
+    # Interactions: h_r(x) from the linear, propensity and first tanh features, times B_m(a).
+    h_raw = np.hstack([raw["linear"], raw["propensity"], raw["mlp"][:, :N_INTERACTION_TANH]])
     Hc, h_mean, h_sd = _standardise(h_raw) if h_raw.shape[1] else (h_raw, np.zeros(0), np.ones(0))
     Bm = np.asarray(outcome_basis, dtype=float)[:, 1:]
     q1 = Bm.shape[1]

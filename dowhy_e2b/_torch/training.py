@@ -16,7 +16,10 @@ from tqdm.auto import tqdm
 
 from .balancing import balance
 
-__all__ = ["TrainResult", "train_base_weights"]
+__all__ = ["MIN_IMPROVEMENT", "TrainResult", "train_base_weights"]
+
+#: Relative decrease of the held-out loss that counts as an improvement for early stopping.
+MIN_IMPROVEMENT = 1e-3
 
 
 @dataclass
@@ -117,7 +120,7 @@ def train_base_weights(
         result.validation_curve.append(val)
         if not math.isfinite(val):
             break
-        if val < best * (1 - 1e-3):
+        if val < best * (1 - MIN_IMPROVEMENT):
             best, since_best = val, 0
             result.state = copy.deepcopy(model.state_dict())
             result.best_step = step + 1

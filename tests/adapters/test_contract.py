@@ -126,7 +126,7 @@ def test_default_placebo_with_a_float_treatment_does_not_crash(model, estimand, 
     assert res.new_effect == 0.0
 
 
-@pytest.mark.parametrize("method", ["entropy_balancing"])
+@pytest.mark.parametrize("method", ["entropy_balancing", "e2b"])
 def test_refuter_with_two_jobs_and_pickling(model, estimand, method):
     est = estimate(model, estimand, method)
     res = model.refute_estimate(estimand, est, method_name="random_common_cause", num_simulations=4, n_jobs=2)

@@ -102,3 +102,18 @@ def test_measure_reports_time_and_memory():
     with measure("rss") as m:
         block = np.ones(4_000_000) + 1
     assert m.peak_mb >= 0 and block.size == 4_000_000
+
+
+def test_ablation_study_runs_and_writes_its_page(tmp_path, monkeypatch):
+    from benchmarks import ablations
+
+    monkeypatch.setattr(ablations, "VARIANTS", {"e2b": ({"max_steps": 5}, "defaults")})
+    monkeypatch.setattr(ablations, "VALIDATION_DGPS", {"null": ablations.VALIDATION_DGPS["null"]})
+    results = ablations.run_ablations(range(2), n=200, jobs=1)
+    assert set(results.method) == {"unweighted", "gps", "eb1", "eb2", "eb3", "e2b"}
+    assert set(results.dgp) == {"linear", "nonlinear", "poor_overlap", "null"}
+    assert np.isfinite(results.rmse).all()
+    page = ablations.write_page(results, tmp_path, "python -m benchmarks.ablations --seeds 2")
+    text = page.read_text()
+    assert "### `nonlinear`" in text and "| e2b | defaults |" in text
+    assert (tmp_path / "e2b_ablations.csv").exists()
