@@ -340,7 +340,7 @@ class AverageDoseResponse(BaseEstimator):
             self.weighter_ = self._make_weighter(base_outcome)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DiscreteTreatmentWarning)  # already warned above
-                # The outcome goes along: E2B calibrates its synthetic noise on it; others ignore it.
+                # The outcome goes along: E2B builds its training functions with it; others ignore it.
                 self.weighter_.fit(pd.DataFrame(X, columns=feature_names), a, y=y, sample_weight=sw)
         if self.weighter_ is None:
             self.weights_ = np.ones_like(a) if sw is None else normalise_weights(sw)
@@ -360,6 +360,13 @@ class AverageDoseResponse(BaseEstimator):
 
         ``fit`` calls this with ``n_bootstrap``; call it yourself to add or enlarge the bands of a
         curve fitted with ``n_bootstrap=0``.
+
+        Parameters
+        ----------
+        X, a, y : array-like
+            The data passed to ``fit``.
+        n_bootstrap : int, optional
+            Replicates; defaults to the ``n_bootstrap`` parameter.
 
         Returns
         -------
