@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from .dgps import BenchData, _grid, make_bench_data
+from .dgps import BenchData, _from_datasets, _grid, make_bench_data
 from .measure import limited_threads, machine_info, package_versions
 from .metrics import effective_sample_size, rmse
 
@@ -127,7 +127,7 @@ VALIDATION_DGPS = {
     "highdim": _highdim,
     "null": _null,
     "skewed": _skewed,
-    "lemonade": lambda n, seed: make_bench_data("lemonade", n, seed),
+    "lemonade": _from_datasets("lemonade"),
 }
 
 

@@ -117,3 +117,12 @@ def test_ablation_study_runs_and_writes_its_page(tmp_path, monkeypatch):
     text = page.read_text()
     assert "### `nonlinear`" in text and "| e2b | defaults |" in text
     assert (tmp_path / "e2b_ablations.csv").exists()
+
+
+def test_every_validation_process_builds_with_its_truth():
+    from benchmarks.ablations import VALIDATION_DGPS
+
+    for name, make in VALIDATION_DGPS.items():
+        bench = make(150, 0)
+        assert bench.truth.shape == bench.grid.shape and np.isfinite(bench.truth).all(), name
+        assert set(bench.confounders) <= set(bench.data.columns), name
