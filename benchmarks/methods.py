@@ -32,6 +32,7 @@ import numpy as np
 from .dgps import BenchData, legacy_global_seed
 from .measure import measure
 from .metrics import (
+    METRIC_COLUMNS,
     band_coverage,
     centred,
     effective_sample_size,
@@ -403,21 +404,7 @@ def _warning_summary(caught: list[warnings.WarningMessage]) -> str:
 
 
 def _nan_row() -> dict[str, float]:
-    keys = (
-        "fit_time_s",
-        "boot_time_s",
-        "peak_mem_mb",
-        "rmse",
-        "rmse_centred",
-        "rmse_tails",
-        "ess",
-        "max_abs_corr",
-        "coverage",
-        "coverage_all",
-        "band_width",
-        "dowhy_core_max_diff",
-    )
-    return dict.fromkeys(keys, float("nan"))
+    return dict.fromkeys(METRIC_COLUMNS, float("nan"))
 
 
 def run_method(

@@ -22,6 +22,22 @@ __all__ = [
 #: Share of the grid at *each* end that counts as a tail (0.1: the lowest and highest 10%).
 TAIL_SHARE = 0.1
 
+#: Columns of a result row that hold a measurement (NaN when a run fails); averaged by the report.
+METRIC_COLUMNS = (
+    "rmse",
+    "rmse_centred",
+    "rmse_tails",
+    "ess",
+    "max_abs_corr",
+    "coverage",
+    "coverage_all",
+    "band_width",
+    "fit_time_s",
+    "boot_time_s",
+    "peak_mem_mb",
+    "dowhy_core_max_diff",
+)
+
 
 def centred(curve: np.ndarray) -> np.ndarray:
     """The curve minus its mean over the grid (what contrast-only estimators identify)."""

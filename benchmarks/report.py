@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .methods import METHODS
-from .metrics import TAIL_SHARE
+from .metrics import METRIC_COLUMNS, TAIL_SHARE
 
 __all__ = ["TARGETS", "aggregate", "console_summary", "target_table", "write_report"]
 
@@ -51,20 +51,7 @@ def _order(methods: Sequence[str]) -> list[str]:
 
 def aggregate(results: pd.DataFrame) -> pd.DataFrame:
     """Mean and standard error over seeds of every metric, per (dgp, method), successful runs only."""
-    metrics = [
-        "rmse",
-        "rmse_centred",
-        "rmse_tails",
-        "ess",
-        "max_abs_corr",
-        "coverage",
-        "coverage_all",
-        "band_width",
-        "fit_time_s",
-        "boot_time_s",
-        "peak_mem_mb",
-        "dowhy_core_max_diff",
-    ]
+    metrics = METRIC_COLUMNS
     rows = []
     for (dgp, method), g in results.groupby(["dgp", "method"], sort=False):
         ok = g[g["status"] == "ok"]
