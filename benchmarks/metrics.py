@@ -7,7 +7,8 @@ the 5th and 95th percentiles of the observed treatment).
 from __future__ import annotations
 
 import numpy as np
-from statsmodels.stats.weightstats import DescrStatsW
+
+from dowhy_e2b.diagnostics import effective_sample_size
 
 __all__ = [
     "TAIL_SHARE",
@@ -62,29 +63,24 @@ def tail_mask(n_points: int, share: float = TAIL_SHARE) -> np.ndarray:
     return mask
 
 
-def effective_sample_size(weights: np.ndarray) -> float:
-    """Kish's effective sample size :math:`(\\sum w)^2 / \\sum w^2`."""
-    w = np.asarray(weights, dtype=float)
-    return float(w.sum() ** 2 / np.sum(w**2))
-
-
 def max_abs_weighted_corr(a: np.ndarray, X: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Largest absolute weighted Pearson correlation of the treatment with a confounder column.
 
-    Computed independently of the package (``statsmodels``' ``DescrStatsW``); columns that are
-    constant under the weights are skipped.
+    Computed independently of the package's own balance diagnostics (NumPy's weighted covariance,
+    ``np.cov(..., aweights=w)``); columns that are constant under the weights are skipped, and a
+    treatment constant under the weights gives NaN.
     """
     a = np.asarray(a, dtype=float).ravel()
     X = np.asarray(X, dtype=float).reshape(a.shape[0], -1)
     w = np.ones_like(a) if weights is None else np.asarray(weights, dtype=float)
-    stats = DescrStatsW(np.column_stack([a, X]), weights=w)
-    sd = stats.std
+    cov = np.atleast_2d(np.cov(np.column_stack([a, X]), rowvar=False, aweights=w))
+    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     if sd[0] <= 0:
         return float("nan")
     ok = sd[1:] > 0
     if not ok.any():
         return 0.0
-    corr = stats.cov[0, 1:][ok] / (sd[0] * sd[1:][ok])
+    corr = cov[0, 1:][ok] / (sd[0] * sd[1:][ok])
     return float(np.max(np.abs(corr)))
 
 

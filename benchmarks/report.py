@@ -817,8 +817,8 @@ def _definitions() -> list[str]:
         "(centred for contrast-only methods). Mean ± standard error over seeds. **Worst seed**: the "
         "largest RMSE over seeds (centred for contrast-only methods).",
         "- **ESS**: Kish's effective sample size (Σw)²/Σw² of the weights. **max |w-corr(a, x)|**: largest "
-        "absolute weighted correlation of the treatment with a confounder, computed independently with "
-        "statsmodels' `DescrStatsW`.",
+        "absolute weighted correlation of the treatment with a confounder, computed independently of the "
+        "package with NumPy's weighted covariance (`np.cov(..., aweights=w)`).",
         "- **Coverage**: share of grid points whose true value lies in the 95% percentile-bootstrap band "
         "of the whole pipeline (weights and outcome stage; E2B reuses its trained network), and share of "
         "seeds whose band holds the whole true curve.",
