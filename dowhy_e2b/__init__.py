@@ -15,6 +15,7 @@ from .e2b import E2BWeights
 from .entropy import EntropyBalancingWeights
 from .exceptions import (
     BalanceError,
+    BalanceWarning,
     ConstantTreatmentWarning,
     ConvergenceWarning,
     DiscreteTreatmentWarning,
@@ -29,6 +30,7 @@ __all__ = [
     "AuditReport",
     "AverageDoseResponse",
     "BalanceError",
+    "BalanceWarning",
     "ConstantTreatmentWarning",
     "ConvergenceWarning",
     "DiscreteTreatmentWarning",

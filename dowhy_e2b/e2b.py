@@ -21,12 +21,12 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.linear_model import Ridge
-from sklearn.preprocessing import SplineTransformer
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, check_scalar
 from threadpoolctl import threadpool_limits
 
 from ._base import BaseWeights
+from ._flexible import FlexibleDesign, ridge_cv
 from ._numerics import balance_features, drop_collinear, solve_entropy_balance
 from ._numerics.basis import TensorBasis, fit_tensor_basis
 from ._torch.functions import build_family
@@ -43,8 +43,6 @@ logger = logging.getLogger(__name__)
 
 #: Noise-to-signal ratio of the synthetic outcomes when no outcome is available to calibrate it.
 DEFAULT_NOISE_RATIO = 0.3
-#: Ridge penalties tried when the outcome is fitted for the calibration and the anchors.
-_ALPHAS = np.logspace(-3, 4, 15)
 #: Folds of those fits (cross-fitting: a unit's anchors come from a model that did not see it).
 CALIBRATION_FOLDS = 5
 #: Treatment quantiles at which the fitted outcome becomes an anchored function of the covariates.
@@ -410,11 +408,11 @@ class E2BWeights(BaseWeights):
             logger.info("E2B: no outcome given, noise ratio %.2f", self.noise_ratio_)
             return
         folds = np.random.default_rng(seed).permutation(a.shape[0]) % CALIBRATION_FOLDS
-        design = _FlexibleDesign().fit(X, a)
-        alpha, sigma2 = _ridge_cv(design.transform(X, a), y, folds)
+        design = FlexibleDesign().fit(X, a)
+        alpha, sigma2 = ridge_cv(design.transform(X, a), y, folds)
         if self.noise == "auto":
-            spline = _FlexibleDesign(covariates=False).fit(X, a)
-            _, sigma2_a = _ridge_cv(spline.transform(X, a), y, folds)
+            spline = FlexibleDesign(covariates=False).fit(X, a)
+            _, sigma2_a = ridge_cv(spline.transform(X, a), y, folds)
             # Signal of the covariates: the variance they explain beyond the treatment.
             signal = max(sigma2_a - sigma2, 1e-3 * float(np.var(y)))
             self.noise_ratio_ = float(np.clip(sigma2 / signal, 1e-3, 1e3))
@@ -622,56 +620,3 @@ def _choose_ridge(C: torch.Tensor, heldout: CurveLoss, log_offset: torch.Tensor 
         w, _, converged = balance(log_base, C, ridge=ridge)
         losses.append(float(heldout.expected(w)) if converged else np.inf)
     return float(RIDGE_GRID[int(np.argmin(losses))])
-
-
-def _ridge_cv(design: np.ndarray, y: np.ndarray, folds: np.ndarray) -> tuple[float, float]:
-    """Penalty with the lowest K-fold error of a ridge regression, and that mean squared error.
-
-    Plain ridge fits on the folds cost O(n p^2); ``RidgeCV``'s exact leave-one-out works with the
-    n-by-n Gram matrix here (n > p) and took 0.34 s a call at n = 2000.
-    """
-    errors = np.zeros(_ALPHAS.size)
-    for k in np.unique(folds):
-        train = folds != k
-        for j, alpha in enumerate(_ALPHAS):
-            pred = Ridge(alpha=alpha).fit(design[train], y[train]).predict(design[~train])
-            errors[j] += np.sum((y[~train] - pred) ** 2)
-    best = int(np.argmin(errors))
-    return float(_ALPHAS[best]), float(errors[best] / y.shape[0])
-
-
-class _FlexibleDesign:
-    """Features of a flexible ridge fit of the outcome: spline(a), x, x_j x_k, spline(a) × x.
-
-    Fitted on one sample (spline knots, standardisation) so that it can be evaluated at other
-    doses, e.g. with the treatment set to a fixed value. ``covariates=False`` keeps the spline of
-    the treatment alone.
-    """
-
-    def __init__(self, covariates: bool = True):
-        self.covariates = covariates
-
-    def fit(self, X: np.ndarray, a: np.ndarray) -> _FlexibleDesign:
-        self.spline = SplineTransformer(n_knots=5, degree=3, include_bias=False).fit(a.reshape(-1, 1))
-        sd = X.std(axis=0)
-        self.x_mean, self.x_scale = X.mean(axis=0), np.where(sd > 0, sd, 1.0)
-        d = X.shape[1]
-        self.pairs = [(j, k) for j in range(d) for k in range(j, d)][:120]
-        F = self._raw(X, a)
-        sdF = F.std(axis=0)
-        self.f_mean, self.f_scale = F.mean(axis=0), np.where(sdF > 0, sdF, 1.0)
-        return self
-
-    def _raw(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
-        Ba = self.spline.transform(np.asarray(a, dtype=float).reshape(-1, 1))
-        if not self.covariates:
-            return Ba
-        Z = (X - self.x_mean) / self.x_scale
-        cols = [Ba, Z]
-        if self.pairs:
-            cols.append(np.column_stack([Z[:, j] * Z[:, k] for j, k in self.pairs]))
-        cols.append((Ba[:, :, None] * Z[:, None, :]).reshape(Z.shape[0], -1))
-        return np.hstack(cols)
-
-    def transform(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
-        return (self._raw(X, a) - self.f_mean) / self.f_scale

@@ -6,6 +6,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 __all__ = [
     "BalanceError",
+    "BalanceWarning",
     "ConstantTreatmentWarning",
     "ConvergenceWarning",
     "DiscreteTreatmentWarning",
@@ -28,3 +29,9 @@ class ConstantTreatmentWarning(UserWarning):
 
 class DiscreteTreatmentWarning(UserWarning):
     """The treatment takes few distinct values: the curve is interpolated between them."""
+
+
+class BalanceWarning(UserWarning):
+    """The weights missed a documented balance threshold (largest weighted correlation of the
+    treatment with a balanced feature, or effective sample size): the message names the worst
+    covariates, what was measured, and what to try."""
