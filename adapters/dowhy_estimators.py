@@ -22,8 +22,10 @@ from dowhy_e2b import (
     E2BWeights,
     EntropyBalancingWeights,
     GPSWeights,
+    SubgroupDoseResponse,
     UnitWeights,
     balance_table,
+    effective_sample_size,
 )
 from dowhy_e2b._validation import as_float_vector, check_treatment, encode_frame
 
@@ -52,7 +54,19 @@ DOWHY_KEYS = frozenset(
     }
 )
 #: Parameters of the dose-response pipeline (the rest belong to the weighting estimator).
-PIPELINE_KEYS = ("dose_grid", "n_bootstrap", "n_jobs", "random_state", "verbose", "outcome_model")
+PIPELINE_KEYS = (
+    "outcome_stage",
+    "outcome_regressor",
+    "dr_form",
+    "cv",
+    "n_knots",
+    "penalty",
+    "dose_grid",
+    "n_bootstrap",
+    "n_jobs",
+    "random_state",
+    "verbose",
+)
 #: Keyword arguments accepted by ``fit`` (DoWhy's ``method_params["fit_params"]``).
 FIT_KEYS = ("sample_weight",)
 
@@ -83,14 +97,19 @@ class DoseResponseEstimator(CausalEstimator):
     """Base class: a DoWhy estimator of the average dose-response curve of a continuous treatment.
 
     Subclasses set :attr:`method_name` and :meth:`_make_weighter`. Parameters of the weighting
-    estimator and of the curve (``dose_grid``, ``n_bootstrap``, ``n_jobs``, ``random_state``,
-    ``verbose``, ``outcome_model``) are accepted flat in ``method_params`` or inside
-    ``method_params["init_params"]``; a misspelt name raises a ``TypeError`` listing the valid ones.
+    estimator and of the curve (those of :class:`~dowhy_e2b.AverageDoseResponse`:
+    ``outcome_stage``, ``outcome_regressor``, ``dr_form``, ``cv``, ``n_knots``, ``penalty``,
+    ``dose_grid``, ``n_bootstrap``, ``n_jobs``, ``random_state``, ``verbose``) are accepted flat in
+    ``method_params`` or inside ``method_params["init_params"]``; a misspelt name raises a
+    ``TypeError`` listing the valid ones.
 
     After ``estimate_effect`` the :class:`~dowhy.causal_estimator.CausalEstimate` carries, besides
     the float ``value`` (:math:`\\hat\\mu(t) - \\hat\\mu(c)`), a ``dose_response`` DataFrame
-    (``treatment``, ``mean_outcome``, ``ci_lower``, ``ci_upper``), the ``weights`` and their
-    ``effective_sample_size``.
+    (``treatment``, ``mean_outcome``, ``ci_lower``, ``ci_upper``, ``band_lower``, ``band_upper``,
+    ``local_ess``; rows at the grid and at ``treatment_value`` and ``control_value``) and its
+    ``effective_sample_size``. With effect modifiers, ``dose_response`` holds one curve per level
+    (long form, a column per modifier), ``average_dose_response`` the population curve, and
+    ``conditional_estimates`` the contrast within every level.
     """
 
     method_name: ClassVar[str] = ""
@@ -142,17 +161,15 @@ class DoseResponseEstimator(CausalEstimator):
         raise NotImplementedError
 
     def _make_pipeline(self) -> AverageDoseResponse:
-        p = dict(self._pipeline_params)
-        n_boot = p.pop("n_bootstrap", self.default_n_bootstrap)
+        params = dict(self._pipeline_params)
+        n_boot = params.pop("n_bootstrap", self.default_n_bootstrap)
+        if params.get("outcome_regressor") is not None:
+            params["outcome_regressor"] = clone(params["outcome_regressor"])
         return AverageDoseResponse(
             weighter=self._make_weighter(**self._weighter_params),
-            outcome_model=clone(p["outcome_model"]) if p.get("outcome_model") is not None else None,
-            dose_grid=p.get("dose_grid", 50),
             n_bootstrap=n_boot if self._compute_bands else 0,
             confidence_level=self.confidence_level,
-            n_jobs=p.get("n_jobs"),
-            random_state=p.get("random_state"),
-            verbose=p.get("verbose", False),
+            **params,
         )
 
     def get_new_estimator_object(
@@ -184,7 +201,9 @@ class DoseResponseEstimator(CausalEstimator):
         data : pandas.DataFrame
             The data; it is not modified.
         effect_modifier_names : list of str, optional
-            Accepted for DoWhy's interface; the average curve does not condition on them.
+            Effect modifiers: besides the population curve, one curve per level (numeric
+            modifiers with more than 10 values are cut into ``num_quantiles_to_discretize_cont_cols``
+            quantile bins). They join the confounders of the population curve.
         **fit_params
             ``sample_weight``: name of a column of frequency or survey weights.
         """
@@ -195,17 +214,14 @@ class DoseResponseEstimator(CausalEstimator):
         self._fit_params = params
         self.reset_encoders()
         self._set_effect_modifiers(data, effect_modifier_names)
-        if self._effect_modifier_names:
-            self.logger.info(
-                "effect modifiers %s are not used: the average dose-response is marginal over them.",
-                self._effect_modifier_names,
-            )
         estimand = self._target_estimand
         self._treatment_name = _single(estimand.treatment_variable, "treatment")
         self._outcome_name = _single(estimand.outcome_variable, "outcome")
         # DoWhy's adjustment set is a set: its order varies with PYTHONHASHSEED. Sorting makes a fit
         # reproducible across processes (E2B's random features depend on the column order).
-        self._observed_common_causes_names = sorted(estimand.get_adjustment_set() or [])
+        adjustment = sorted(estimand.get_adjustment_set() or [])
+        modifiers = list(self._effect_modifier_names or [])
+        self._observed_common_causes_names = adjustment + [m for m in modifiers if m not in adjustment]
         X, names = encode_frame(data, self._observed_common_causes_names)
         a = check_treatment(data[self._treatment_name], name=self._treatment_name)
         y = as_float_vector(data[self._outcome_name], self._outcome_name, role="outcome")
@@ -215,9 +231,19 @@ class DoseResponseEstimator(CausalEstimator):
             sample_weight = as_float_vector(data[col], str(col), role="sample weight")
         self._observed_common_causes = pd.DataFrame(X, columns=names, index=data.index)
         self._arrays = (X, a, y)
-        self.adrf_ = self._make_pipeline().fit(
-            pd.DataFrame(X, columns=names), a, y, sample_weight=sample_weight
-        )
+        pipeline = self._make_pipeline()
+        self.adrf_ = clone(pipeline).fit(pd.DataFrame(X, columns=names), a, y, sample_weight=sample_weight)
+        self.subgroups_: SubgroupDoseResponse | None = None
+        if modifiers:
+            self.subgroups_ = SubgroupDoseResponse(
+                pipeline, n_bins=int(self.num_quantiles_to_discretize_cont_cols)
+            ).fit(
+                pd.DataFrame(X, columns=names),
+                a,
+                y,
+                modifiers=data[modifiers].reset_index(drop=True),
+                sample_weight=sample_weight,
+            )
         self.symbolic_estimator = self.construct_symbolic_estimator(estimand)
         return self
 
@@ -232,7 +258,8 @@ class DoseResponseEstimator(CausalEstimator):
         """The contrast :math:`\\hat\\mu(\\text{treatment\\_value}) - \\hat\\mu(\\text{control\\_value})`.
 
         ``data`` is not used beyond being attached to the estimate: the curve was fitted by
-        :meth:`fit`.
+        :meth:`fit`. The returned estimate's ``dose_response`` has rows at the grid and at both
+        contrast doses.
         """
         if target_units is None:
             target_units = "ate"
@@ -248,6 +275,17 @@ class DoseResponseEstimator(CausalEstimator):
         self._treatment_value = treatment_value
         self._control_value = control_value
         value = adrf.contrast(t, c)
+        values = np.union1d(adrf.grid_, [t, c])
+        curve = adrf.dose_response_frame(values)
+        extra: dict[str, Any] = {"dose_response": curve}
+        conditional = None
+        if self.subgroups_ is not None:
+            extra = {
+                "dose_response": self.subgroups_.dose_response_frame(values),
+                "average_dose_response": curve,
+            }
+            table = self.subgroups_.contrasts(t, c)
+            conditional = table.set_index(self.subgroups_.modifier_names_)["effect"]
         estimate = CausalEstimate(
             data=data,
             treatment_name=self._target_estimand.treatment_variable,
@@ -255,10 +293,11 @@ class DoseResponseEstimator(CausalEstimator):
             estimate=value,
             control_value=control_value,
             treatment_value=treatment_value,
+            conditional_estimates=conditional,
             target_estimand=self._target_estimand,
             realized_estimand_expr=self.symbolic_estimator,
-            dose_response=adrf.curve_.copy(),
-            effective_sample_size=float(np.sum(adrf.weights_) ** 2 / np.sum(adrf.weights_**2)),
+            effective_sample_size=effective_sample_size(adrf.weights_),
+            **extra,
         )
         estimate.add_estimator(self)
         return estimate
@@ -325,6 +364,29 @@ class DoseResponseEstimator(CausalEstimator):
     def predict_dose_response(self, values: Any) -> np.ndarray:
         """Estimated mean outcome :math:`\\hat\\mu` at the treatment ``values``."""
         return self._fitted().predict(values)
+
+    def predict_derivative(self, values: Any) -> np.ndarray:
+        """Derivative :math:`\\hat\\mu'` (average marginal effect of the dose) at ``values``."""
+        return self._fitted().predict_derivative(values)
+
+    def derivative_frame(self, values: Any = None) -> pd.DataFrame:
+        """The derivative curve with pointwise and simultaneous bands (default: the fitted grid)."""
+        return self._replicates().derivative_frame(values)
+
+    def effect_curve(self, reference: float | None = None, values: Any = None) -> pd.DataFrame:
+        """Effects :math:`\\hat\\mu(t) - \\hat\\mu(\\text{reference})` with bands; the reference defaults
+        to the estimate's ``control_value``."""
+        ref = _unwrap_scalar(self._control_value, "control_value") if reference is None else reference
+        return self._replicates().effect_curve(ref, values)
+
+    def test_dose_response(self, hypothesis: str = "flat", values: Any = None) -> Any:
+        """Wald test that the curve is ``"flat"`` (the dose has no effect) or ``"linear"``.
+
+        Returns a :class:`~dowhy_e2b._numerics.inference.DoseResponseTest` with ``statistic``,
+        ``df`` and ``p_value`` (also ``result["p_value"]``); see
+        :meth:`dowhy_e2b.AverageDoseResponse.test_dose_response`.
+        """
+        return self._replicates().test_dose_response(hypothesis, values)
 
     def balance_table(self, moments: int | None = None) -> pd.DataFrame:
         """Correlation of the treatment with each confounder (and its powers) before/after weighting.

@@ -18,7 +18,7 @@ from typing import Any
 import dowhy.causal_estimators
 from dowhy.causal_model import CausalModel
 
-__all__ = ["REGISTERED", "expand_method_name", "register_estimator"]
+__all__ = ["REGISTERED", "expand_method_name", "is_registered", "register_estimator"]
 
 #: Bare method names registered by dowhy-e2b, mapped to their estimator classes.
 REGISTERED: dict[str, type] = {}
@@ -46,6 +46,16 @@ def expand_method_name(method_name: Any) -> Any:
     return method_name
 
 
+def is_registered(method_name: Any) -> bool:
+    """Whether ``method_name`` (any of its forms) names one of dowhy-e2b's estimators."""
+    if not isinstance(method_name, str):
+        return False
+    tail = method_name.split(".", 1)[1] if method_name.startswith("backdoor.") else method_name
+    if tail in REGISTERED:
+        return True
+    return any(tail == f"{cls.__module__}.{cls.__name__}" for cls in REGISTERED.values())
+
+
 def _patch_causal_model() -> None:
     original = CausalModel.estimate_effect
     if getattr(original, "_dowhy_e2b_patched", False):
@@ -55,8 +65,14 @@ def _patch_causal_model() -> None:
     def estimate_effect(self: CausalModel, identified_estimand: Any, *args: Any, **kwargs: Any) -> Any:
         if args:
             args = (expand_method_name(args[0]), *args[1:])
-        elif "method_name" in kwargs:
-            kwargs["method_name"] = expand_method_name(kwargs["method_name"])
+            name = args[0]
+        else:
+            kwargs["method_name"] = expand_method_name(kwargs.get("method_name"))
+            name = kwargs["method_name"]
+        # DoWhy 0.14 ignores CausalModel(effect_modifiers=...) here and uses the graph's; for our
+        # methods the declared modifiers win (they default to the graph's anyway).
+        if is_registered(name) and kwargs.get("effect_modifiers") is None and len(args) < 8:
+            kwargs["effect_modifiers"] = list(getattr(self, "_effect_modifiers", None) or [])
         return original(self, identified_estimand, *args, **kwargs)
 
     estimate_effect._dowhy_e2b_patched = True  # type: ignore[attr-defined]

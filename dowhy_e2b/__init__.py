@@ -20,9 +20,12 @@ from .exceptions import (
     ConvergenceWarning,
     DiscreteTreatmentWarning,
     ExtrapolationWarning,
+    ThinSupportWarning,
 )
 from .gps import GPSWeights, UnitWeights
+from .outcome_models import FlexibleOutcomeRegressor
 from .report import AuditReport
+from .subgroups import SubgroupDoseResponse
 
 __version__ = "0.1.0"
 
@@ -37,7 +40,10 @@ __all__ = [
     "E2BWeights",
     "EntropyBalancingWeights",
     "ExtrapolationWarning",
+    "FlexibleOutcomeRegressor",
     "GPSWeights",
+    "SubgroupDoseResponse",
+    "ThinSupportWarning",
     "UnitWeights",
     "WeightedDoseResponse",
     "__version__",

@@ -11,6 +11,7 @@ __all__ = [
     "ConvergenceWarning",
     "DiscreteTreatmentWarning",
     "ExtrapolationWarning",
+    "ThinSupportWarning",
 ]
 
 
@@ -35,3 +36,9 @@ class BalanceWarning(UserWarning):
     """The weights missed a documented balance threshold (largest weighted correlation of the
     treatment with a balanced feature, or effective sample size): the message names the worst
     covariates, what was measured, and what to try."""
+
+
+class ThinSupportWarning(ExtrapolationWarning):
+    """A requested dose lies where the weighted data are thin: few effective units near it, so the
+    curve there leans on the smoother more than on data (the message gives the local effective
+    sample size)."""

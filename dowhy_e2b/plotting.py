@@ -11,6 +11,9 @@ attributes they carry, so this module never imports DoWhy.
   weighting, one row per covariate and power.
 * :func:`plot_weights`: the distribution of the weights with the effective sample size.
 * :func:`plot_training`: E2B's training and held-out loss per step.
+* :func:`plot_derivative`, :func:`plot_effect_curve`: the derivative curve and the effects
+  relative to a reference dose, with pointwise and simultaneous bands.
+* :func:`plot_subgroups`: one curve per level of an effect modifier.
 """
 
 from __future__ import annotations
@@ -22,7 +25,15 @@ import pandas as pd
 
 from .diagnostics import balance_table, weight_summary
 
-__all__ = ["plot_balance", "plot_dose_response", "plot_training", "plot_weights"]
+__all__ = [
+    "plot_balance",
+    "plot_derivative",
+    "plot_dose_response",
+    "plot_effect_curve",
+    "plot_subgroups",
+    "plot_training",
+    "plot_weights",
+]
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _BALANCE_COLUMNS = {"covariate", "power", "corr_unweighted", "corr_weighted"}
@@ -419,4 +430,198 @@ def plot_training(result: Any, ax: Any = None, *, title: str | None = "E2B train
     ax.legend(frameon=False)
     if title:
         ax.set_title(title)
+    return ax
+
+
+def _analyses_of(obj: Any) -> Any:
+    """The object that computes derivative and effect curves: a fitted AverageDoseResponse or
+    SubgroupDoseResponse, or the estimator behind a DoWhy estimate from dowhy-e2b."""
+    est = _estimator_of(obj)
+    if not callable(getattr(est, "derivative_frame", None)):
+        raise TypeError(
+            "expected a fitted AverageDoseResponse or SubgroupDoseResponse, or a DoWhy estimate "
+            f"from dowhy-e2b; got {type(obj).__name__}."
+        )
+    return est
+
+
+def _draw_bands(
+    ax: Any, frame: pd.DataFrame, value: str, color: Any, label: str | None, level: float | None
+) -> Any:
+    """The curve ``frame[value]`` with its pointwise band (darker) and simultaneous band (lighter)."""
+    t = frame["treatment"].to_numpy(dtype=float)
+    (line,) = ax.plot(t, frame[value], color=color, lw=2, label=label)
+    pct = "" if level is None else f"{100 * level:g}% "
+    if frame[["ci_lower", "ci_upper"]].notna().all().all():
+        ax.fill_between(
+            t,
+            frame["ci_lower"],
+            frame["ci_upper"],
+            color=line.get_color(),
+            alpha=0.25,
+            lw=0,
+            label=f"{pct}pointwise band",
+        )
+    if {"band_lower", "band_upper"} <= set(frame.columns) and frame[
+        ["band_lower", "band_upper"]
+    ].notna().all().all():
+        ax.fill_between(
+            t,
+            frame["band_lower"],
+            frame["band_upper"],
+            color=line.get_color(),
+            alpha=0.1,
+            lw=0,
+            label=f"{pct}simultaneous band",
+        )
+    return line
+
+
+def _level_of(obj: Any) -> float | None:
+    level = getattr(_estimator_of(obj), "confidence_level", None)
+    return None if level is None else float(level)
+
+
+def plot_derivative(
+    result: Any,
+    ax: Any = None,
+    *,
+    values: Any = None,
+    label: str | None = None,
+    color: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Any:
+    r"""Plot the derivative curve :math:`\hat\mu'(a)` (average marginal effect) with its bands.
+
+    A horizontal line marks zero: where the simultaneous band excludes it, a small increase of the
+    dose changes the mean outcome.
+
+    Parameters
+    ----------
+    result : AverageDoseResponse or CausalEstimate from dowhy-e2b
+    ax : matplotlib Axes, optional
+    values : array-like, optional
+        Doses (default: the fitted grid).
+    label, color, xlabel, ylabel : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from dowhy_e2b import AverageDoseResponse
+    >>> from dowhy_e2b.datasets import make_nonlinear
+    >>> from dowhy_e2b.plotting import plot_derivative
+    >>> ds = make_nonlinear(n_samples=400, random_state=0)
+    >>> ax = plot_derivative(AverageDoseResponse(n_bootstrap=20, random_state=0).fit(ds.X, ds.a, ds.y))
+    >>> ax.get_ylabel()
+    'derivative of the mean outcome'
+    """
+    import matplotlib.pyplot as plt
+
+    frame = _analyses_of(result).derivative_frame(values)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+    ax.axhline(0.0, color="0.5", lw=1)
+    _draw_bands(ax, frame, "derivative", color, label or "derivative", _level_of(result))
+    ax.set_xlabel(xlabel or "treatment")
+    ax.set_ylabel(ylabel or "derivative of the mean outcome")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_effect_curve(
+    result: Any,
+    reference: float,
+    ax: Any = None,
+    *,
+    values: Any = None,
+    label: str | None = None,
+    color: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Any:
+    r"""Plot the effects relative to a reference dose, :math:`\hat\mu(a) - \hat\mu(\text{reference})`.
+
+    Parameters
+    ----------
+    result : AverageDoseResponse, SubgroupDoseResponse or CausalEstimate from dowhy-e2b
+    reference : float
+        The reference dose (marked by a dotted vertical line).
+    ax : matplotlib Axes, optional
+    values : array-like, optional
+        Doses (default: the fitted grid).
+    label, color, xlabel, ylabel : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    frame = _analyses_of(result).effect_curve(reference, values)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+    ax.axhline(0.0, color="0.5", lw=1)
+    ax.axvline(float(reference), color="0.5", lw=1, ls=":")
+    _draw_bands(ax, frame, "effect", color, label or f"effect relative to {reference:g}", _level_of(result))
+    ax.set_xlabel(xlabel or "treatment")
+    ax.set_ylabel(ylabel or f"mean outcome minus that at {reference:g}")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_subgroups(
+    result: Any,
+    ax: Any = None,
+    *,
+    band: str = "pointwise",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Any:
+    """Plot one dose-response curve per level of the effect modifier(s), each with its band.
+
+    Parameters
+    ----------
+    result : SubgroupDoseResponse, a long-form DataFrame, or a DoWhy estimate with effect modifiers
+        The long form has one column per modifier before ``treatment``.
+    ax : matplotlib Axes, optional
+    band : {"pointwise", "simultaneous", "none"}, default="pointwise"
+    xlabel, ylabel : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if band not in ("pointwise", "simultaneous", "none"):
+        raise ValueError(f"band must be 'pointwise', 'simultaneous' or 'none', got {band!r}.")
+    if isinstance(result, pd.DataFrame):
+        frame = result
+    elif callable(getattr(result, "dose_response_frame", None)) and hasattr(result, "modifier_names_"):
+        frame = result.dose_response_frame()
+    else:
+        frame = getattr(result, "dose_response", None)
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"expected subgroup curves; got {type(result).__name__}.")
+    modifiers = list(frame.columns[: list(frame.columns).index("treatment")])
+    if not modifiers:
+        raise ValueError("these are not subgroup curves: no modifier column before 'treatment'.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+    lower, upper = ("ci_lower", "ci_upper") if band == "pointwise" else ("band_lower", "band_upper")
+    for level, part in frame.groupby(modifiers, observed=True, sort=True):
+        name = ", ".join(str(v) for v in (level if isinstance(level, tuple) else (level,)))
+        t = part["treatment"].to_numpy(dtype=float)
+        (line,) = ax.plot(t, part["mean_outcome"], lw=2, label=name)
+        if band != "none" and part[[lower, upper]].notna().all().all():
+            ax.fill_between(t, part[lower], part[upper], color=line.get_color(), alpha=0.15, lw=0)
+    ax.set_xlabel(xlabel or "treatment")
+    ax.set_ylabel(ylabel or "mean outcome")
+    ax.legend(frameon=False, title=", ".join(map(str, modifiers)))
     return ax

@@ -1,4 +1,4 @@
-"""The DoWhy 0.14 contract of the plugin (DESIGN §3 and §6): the tripwire for DoWhy upgrades."""
+"""The DoWhy 0.14 contract of the plugin: the tripwire for DoWhy upgrades."""
 
 import copy
 import pickle
@@ -40,8 +40,20 @@ def test_estimate_carries_value_curve_weights_and_balance(model, estimand, datas
     )
     assert isinstance(est.value, float)
     curve = est.dose_response
-    assert list(curve.columns) == ["treatment", "mean_outcome", "ci_lower", "ci_upper"] and len(curve) == 15
-    assert curve[["ci_lower", "ci_upper"]].notna().all().all()
+    assert list(curve.columns) == [
+        "treatment",
+        "mean_outcome",
+        "ci_lower",
+        "ci_upper",
+        "band_lower",
+        "band_upper",
+        "local_ess",
+    ]
+    # The grid's 15 points and the two contrast doses (0 and 1 lie inside the grid's range).
+    assert len(curve) == 17 and {0.0, 1.0} <= set(curve.treatment)
+    assert curve.treatment.is_monotonic_increasing
+    assert curve[["ci_lower", "ci_upper", "band_lower", "band_upper"]].notna().all().all()
+    assert np.all(curve.band_lower <= curve.ci_lower) and np.all(curve.ci_upper <= curve.band_upper)
     mu = est.estimator.predict_dose_response([0.0, 1.0])
     assert est.value == pytest.approx(mu[1] - mu[0])
     w = est.estimator.weights_
