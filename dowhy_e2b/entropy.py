@@ -17,6 +17,8 @@ from sklearn.utils.validation import check_scalar
 
 from ._base import BaseWeights
 from ._numerics import balance_features, drop_collinear, solve_entropy_balance
+from ._validation import check_constraint_count
+from .balance_check import check_balance
 from .exceptions import BalanceError, ConvergenceWarning
 
 __all__ = ["EntropyBalancingWeights", "balance_failure_message"]
@@ -48,9 +50,10 @@ class EntropyBalancingWeights(BaseWeights):
         decorrelating it can make exact balance infeasible, and on DESIGN §7's processes (20
         seeds) 1 gave equal or lower RMSE than 2 or 3.
     max_imbalance : float, optional
-        Approximate balance: every absolute imbalance, in standard deviations (for the
-        decorrelation constraints: the weighted correlation), is at most this. ``None`` asks for
-        exact balance.
+        Approximate balance: every absolute imbalance, in standard deviations of the unweighted
+        sample, is at most this. ``None`` asks for exact balance. The weighted correlation of the
+        treatment with a covariate can be larger than its imbalance (weighting shrinks their
+        spread): ``balance_check_`` reports it, and ``converged_`` requires it to stay within 0.1.
     ridge : float, default=0.0
         Quadratic penalty on the dual (approximate balance that trades imbalance for effective
         sample size smoothly).
@@ -59,16 +62,25 @@ class EntropyBalancingWeights(BaseWeights):
     max_iter : int, default=200
         Iteration limit of the dual solver.
     on_failure : {"warn", "raise"}, default="warn"
-        What to do when balance is not reached: warn with a
-        :class:`~sklearn.exceptions.ConvergenceWarning` (the weights are still finite and usable
-        with care) or raise :class:`~dowhy_e2b.exceptions.BalanceError`.
+        What to do when balance is not reached (``converged_`` false): warn (a
+        :class:`~sklearn.exceptions.ConvergenceWarning` when the solver fails, a
+        :class:`~dowhy_e2b.exceptions.BalanceWarning` when a balanced feature's weighted
+        correlation with the treatment exceeds 0.1; the weights are finite and usable with care)
+        or raise :class:`~dowhy_e2b.exceptions.BalanceError`.
 
     Attributes
     ----------
     weights_ : ndarray of shape (n_samples,)
         Balancing weights, non-negative, mean 1.
     converged_ : bool
-        Whether balance holds to ``tol``.
+        Whether the balance target was met: the solver reached its optimality conditions to
+        ``tol`` (for exact balance: every imbalance at most ``tol``) and no balanced feature's
+        weighted correlation with the treatment exceeds
+        :data:`~dowhy_e2b.balance_check.MAX_ABS_CORR` (0.1; with ``ridge`` or ``max_imbalance``
+        balance is approximate, and this bounds how approximate).
+    balance_check_ : BalanceCheck
+        The post-fit balance check (see :mod:`dowhy_e2b.balance_check`): the largest weighted
+        correlation, the worst features and the effective sample size against their thresholds.
     max_imbalance_ : float
         Largest absolute imbalance after weighting, in standard deviations.
     effective_sample_size_ : float
@@ -120,6 +132,12 @@ class EntropyBalancingWeights(BaseWeights):
     >>> float(abs(np.corrcoef(a * eb.weights_, X[:, 0])[0, 1])) < 0.05  # weighted a ⟂ x
     True
     """
+
+    method_label = "entropy balancing"
+    balance_advice = (
+        "Exact balance may be infeasible for these data: try fewer moments or covariates, "
+        "approximate balance (max_imbalance=0.02), or trimming extreme covariate or treatment values."
+    )
 
     def __init__(
         self,
@@ -179,9 +197,20 @@ class EntropyBalancingWeights(BaseWeights):
         Raises
         ------
         ValueError
-            Invalid parameters or data, or fewer rows than balance constraints.
+            Invalid parameters or data (a subclass from :mod:`dowhy_e2b.exceptions` naming the
+            column for bad data).
+        TooManyConstraintsError
+            Not fewer balance constraints than rows; the message says which columns create them.
         BalanceError
             Balance not reached and ``on_failure="raise"``.
+
+        Warns
+        -----
+        ConvergenceWarning
+            The dual solver did not reach its optimality conditions.
+        BalanceWarning
+            The weights miss a balance threshold (weighted correlation above 0.1, or effective
+            sample size below a tenth of the rows).
         """
         self._check_params()
         X, a, sample_weight = self._validate_inputs(X, a, sample_weight)
@@ -192,7 +221,21 @@ class EntropyBalancingWeights(BaseWeights):
                 raise ValueError(f"base_weights must be {a.shape[0]} finite positive numbers.")
             log_base = np.log(base)
         self.weights_ = self._solve(X, a, sample_weight, log_base)
+        check = check_balance(
+            self, X, a, method=self.method_label, advice=self._advice(), warn=self.on_failure == "warn"
+        )
+        self.converged_ = bool(self.converged_ and check.corr_ok)
+        if not self.converged_ and self.on_failure == "raise":
+            raise BalanceError(check.summary() + " " + self._advice())
         return self
+
+    def _advice(self) -> str:
+        if self.max_imbalance or self.ridge:
+            return (
+                "Approximate balance (max_imbalance, ridge) left more imbalance than that: use a "
+                "smaller max_imbalance or ridge, or exact balance."
+            )
+        return self.balance_advice
 
     def _solve(
         self, X: np.ndarray, a: np.ndarray, sample_weight: np.ndarray | None, log_base: np.ndarray | None
@@ -212,12 +255,13 @@ class EntropyBalancingWeights(BaseWeights):
         kept = features.subset(keep)
         n = X.shape[0]
         n_rows = n if sample_weight is None else int(np.count_nonzero(sample_weight))
-        if len(keep) >= n_rows:
-            raise ValueError(
-                f"entropy balancing needs more rows than balance constraints: {n_rows} rows with "
-                f"positive weight, {len(keep)} constraints (moments={moments}, "
-                f"treatment_moments={t_moments}). Use fewer moments or more data."
-            )
+        check_constraint_count(
+            kept.covariate,
+            [f"x{j}" for j in range(X.shape[1])] if names is None else [str(c) for c in names],
+            n_rows,
+            "entropy balancing",
+            f"moments={moments}, treatment_moments={t_moments}",
+        )
         if sample_weight is not None:
             with np.errstate(divide="ignore"):
                 log_sw = np.log(sample_weight)

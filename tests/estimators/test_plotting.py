@@ -111,7 +111,7 @@ def test_love_plot_on_a_dowhy_estimate_recomputes_requested_moments(dowhy_estima
     ax = plot_balance(dowhy_estimate, moments=3)
     n_rows = len(dowhy_estimate.estimator.balance_table(moments=3))
     assert len(ax.collections[2].get_offsets()) == n_rows
-    assert n_rows == 3 * 3 + 3  # sugar, temperature, age to the cube; three region dummies once
+    assert n_rows == 3 * 3 + 4  # sugar, temperature, age to the cube; every region level once
 
 
 def test_love_plot_errors(fitted):
