@@ -512,6 +512,7 @@ def check_constraint_count(
     n_rows: int,
     method: str,
     settings: str,
+    n_independent: int | None = None,
 ) -> None:
     """Raise :class:`~dowhy_e2b.exceptions.TooManyConstraintsError` unless there are fewer
     balance constraints than rows, naming the columns that create the constraints.
@@ -519,17 +520,21 @@ def check_constraint_count(
     Parameters
     ----------
     constraint_covariates : sequence of int
-        For each balance constraint kept, the index of the covariate it comes from (``-1`` for the
-        treatment's own moments), e.g. ``BalanceFeatures.covariate`` restricted to the kept ones.
+        For each balance constraint asked for, the index of the covariate it comes from (``-1`` for
+        the treatment's own moments), e.g. ``BalanceFeatures.covariate``.
     covariate_names : sequence of str
         Names of the covariates (``"region[coast]"`` counts for the column ``region``).
     n_rows : int
         Rows with positive weight.
     method, settings : str
         For the message, e.g. ``"entropy balancing"`` and ``"moments=1, treatment_moments=1"``.
+    n_independent : int, optional
+        How many of the constraints are linearly independent in the data (constant and collinear
+        ones dropped); this is what must stay below ``n_rows``. Default: all of them.
     """
     n_constraints = len(constraint_covariates)
-    if n_constraints < n_rows:
+    n_independent = n_constraints if n_independent is None else int(n_independent)
+    if n_independent < n_rows:
         return
     counts: Counter[str] = Counter()
     dummies: dict[str, set[str]] = {}
@@ -548,9 +553,12 @@ def check_constraint_count(
         parts.append(f"{source}: {k}{extra}")
     if len(counts) > 6:
         parts.append(f"{len(counts) - 6} more sources: {sum(k for _, k in counts.most_common()[6:])}")
+    independent = (
+        f", {n_independent} of them linearly independent in these rows" if n_independent < n_constraints else ""
+    )
     raise TooManyConstraintsError(
         f"{method} needs fewer balance constraints than rows with positive weight: {n_rows} rows, "
-        f"{n_constraints} constraints ({settings}). They come from {'; '.join(parts)}. Drop or "
+        f"{n_constraints} constraints ({settings}{independent}). They come from {'; '.join(parts)}. Drop or "
         "recode the columns that create most of them (group rare levels of a categorical), balance "
         "fewer moments, or use more data."
     )

@@ -35,7 +35,14 @@ import numpy as np
 from .diagnostics import balance_table
 from .exceptions import BalanceWarning
 
-__all__ = ["MAX_ABS_CORR", "MIN_ESS_FRACTION", "BalanceCheck", "check_balance", "measure_balance"]
+__all__ = [
+    "MAX_ABS_CORR",
+    "MIN_ESS_FRACTION",
+    "BalanceCheck",
+    "check_balance",
+    "measure_balance",
+    "warn_if_unbalanced",
+]
 
 #: Largest acceptable weighted :math:`|\mathrm{corr}(a, f)|` of the treatment with a balanced feature.
 MAX_ABS_CORR = 0.1
@@ -237,9 +244,16 @@ def check_balance(
         method=method or type(estimator).__name__,
     )
     estimator.balance_check_ = check
-    if warn and not check.ok:
-        tips = [advice] if advice and not check.corr_ok else []
-        if not check.ess_ok:
-            tips.append(_ESS_ADVICE)
-        warnings.warn(" ".join([check.summary(), *tips]), BalanceWarning, stacklevel=stacklevel)
+    if warn:
+        warn_if_unbalanced(check, advice, stacklevel=stacklevel + 1)
     return check
+
+
+def warn_if_unbalanced(check: BalanceCheck, advice: str = "", stacklevel: int = 2) -> None:
+    """Emit the :class:`~dowhy_e2b.exceptions.BalanceWarning` of ``check`` if it missed a threshold."""
+    if check.ok:
+        return
+    tips = [advice] if advice and not check.corr_ok else []
+    if not check.ess_ok:
+        tips.append(_ESS_ADVICE)
+    warnings.warn(" ".join([check.summary(), *tips]), BalanceWarning, stacklevel=stacklevel + 1)

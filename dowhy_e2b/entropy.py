@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_scalar
 from ._base import BaseWeights
 from ._numerics import balance_features, drop_collinear, solve_entropy_balance
 from ._validation import check_constraint_count
-from .balance_check import check_balance
+from .balance_check import check_balance, warn_if_unbalanced
 from .exceptions import BalanceError, ConvergenceWarning
 
 __all__ = ["EntropyBalancingWeights", "balance_failure_message"]
@@ -221,12 +221,11 @@ class EntropyBalancingWeights(BaseWeights):
                 raise ValueError(f"base_weights must be {a.shape[0]} finite positive numbers.")
             log_base = np.log(base)
         self.weights_ = self._solve(X, a, sample_weight, log_base)
-        check = check_balance(
-            self, X, a, method=self.method_label, advice=self._advice(), warn=self.on_failure == "warn"
-        )
+        check = check_balance(self, X, a, method=self.method_label, warn=False)
         self.converged_ = bool(self.converged_ and check.corr_ok)
         if not self.converged_ and self.on_failure == "raise":
             raise BalanceError(check.summary() + " " + self._advice())
+        warn_if_unbalanced(check, self._advice(), stacklevel=2)
         return self
 
     def _advice(self) -> str:
@@ -256,11 +255,12 @@ class EntropyBalancingWeights(BaseWeights):
         n = X.shape[0]
         n_rows = n if sample_weight is None else int(np.count_nonzero(sample_weight))
         check_constraint_count(
-            kept.covariate,
+            features.covariate,
             [f"x{j}" for j in range(X.shape[1])] if names is None else [str(c) for c in names],
             n_rows,
             "entropy balancing",
             f"moments={moments}, treatment_moments={t_moments}",
+            n_independent=len(keep),
         )
         if sample_weight is not None:
             with np.errstate(divide="ignore"):
