@@ -229,6 +229,14 @@ def _estimate(args: argparse.Namespace) -> int:
     if unused:
         print(f"note: --categorical {unused} are not in the adjustment set and are not used.")
     print(f"data: {path.name}, n = {len(data)}; adjusting for {sorted(adjustment) or 'nothing'}")
+    levels = {
+        c: int(data[c].nunique())
+        for c in sorted(adjustment)
+        if not pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c])
+    }
+    if levels:
+        listed = ", ".join(f"{c} ({k} levels)" for c, k in levels.items())
+        print(f"categorical confounders (one-hot encoded): {listed}")
 
     params = {
         "dose_grid": args.dose_grid,

@@ -119,7 +119,7 @@ def _check_not_temporal(s: pd.Series, name: str, role: str) -> None:
         kind = "datetime"
     elif pd.api.types.is_timedelta64_dtype(dtype):
         kind = "timedelta"
-    elif dtype == object:
+    elif pd.api.types.is_object_dtype(dtype):
         sample = s.dropna().iloc[:_SNIFF_VALUES]
         if len(sample) and all(isinstance(v, (_dt.date, _dt.time, np.datetime64)) for v in sample):
             kind = "datetime"
@@ -137,7 +137,7 @@ def _text_values(s: pd.Series) -> list[str] | None:
     """The distinct values of a text column (at most ``_SNIFF_VALUES``), or ``None`` if not text."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         return None
-    if not (s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
+    if not (pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)):
         return None
     uniques = pd.unique(s.dropna())[:_SNIFF_VALUES]
     if not len(uniques) or not all(isinstance(v, str) for v in uniques):
@@ -328,6 +328,8 @@ def as_float_vector(values: Any, name: str, role: str = "column") -> np.ndarray:
             raise ValueError(f"{role} '{name}' must be one column, got {values.shape[1]} columns.")
         values = values.iloc[:, 0]
     if isinstance(values, pd.Series):
+        if values.empty:
+            raise EmptyDataError(f"{role} '{name}' has no values: the data have no rows.")
         _check_not_temporal(values, name, role)
         if not _is_numeric(values):
             _check_text(values, name, role, int(values.nunique()), 0)
@@ -507,7 +509,7 @@ def source_column(feature_name: str) -> str:
 
 
 def check_constraint_count(
-    constraint_covariates: Sequence[int],
+    constraint_covariates: Sequence[int] | np.ndarray,
     covariate_names: Sequence[str],
     n_rows: int,
     method: str,
@@ -554,7 +556,9 @@ def check_constraint_count(
     if len(counts) > 6:
         parts.append(f"{len(counts) - 6} more sources: {sum(k for _, k in counts.most_common()[6:])}")
     independent = (
-        f", {n_independent} of them linearly independent in these rows" if n_independent < n_constraints else ""
+        f", {n_independent} of them linearly independent in these rows"
+        if n_independent < n_constraints
+        else ""
     )
     raise TooManyConstraintsError(
         f"{method} needs fewer balance constraints than rows with positive weight: {n_rows} rows, "

@@ -167,7 +167,9 @@ def measure_balance(
     table = balance_table(X, a, weights, feature_names=feature_names, moments=int(moments))
     w = np.asarray(weights, dtype=float).ravel()
     after = table["corr_weighted"].to_numpy(dtype=float)
-    labels = [name if p == 1 else f"{name}^{p}" for name, p in zip(table["covariate"], table["power"], strict=True)]
+    labels = [
+        name if p == 1 else f"{name}^{p}" for name, p in zip(table["covariate"], table["power"], strict=True)
+    ]
     order = np.argsort(-np.abs(after), kind="stable")
     above = [i for i in order if abs(after[i]) > corr_threshold]
     worst = tuple((labels[i], float(after[i])) for i in (above or list(order[:1])))

@@ -274,7 +274,7 @@ class EntropyBalancingWeights(BaseWeights):
             tol=float(self.tol),
             max_iter=int(self.max_iter),
         )
-        self.converged_ = result.converged
+        self.converged_: bool = bool(result.converged)
         self.max_imbalance_ = result.max_imbalance
         self.effective_sample_size_ = result.effective_sample_size
         self.dual_coef_ = result.dual

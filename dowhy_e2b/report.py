@@ -23,7 +23,17 @@ __all__ = ["STATUSES", "TABLE_COLUMNS", "AuditReport", "verdict_of"]
 #: the statistic the test's rule judges, and the test passes when it lies in
 #: ``[pass_min, pass_max]`` (a missing bound is no bound; both missing: no range decides the row);
 #: ``p_value`` is the p-value of the row's own test where it has one.
-TABLE_COLUMNS = ("check", "test", "expected", "observed", "pass_min", "pass_max", "p_value", "status", "reason")
+TABLE_COLUMNS = (
+    "check",
+    "test",
+    "expected",
+    "observed",
+    "pass_min",
+    "pass_max",
+    "p_value",
+    "status",
+    "reason",
+)
 #: Possible values of the ``status`` column: ``info`` rows describe, ``skipped`` rows could not run.
 STATUSES = ("pass", "warn", "fail", "info", "skipped")
 
@@ -321,7 +331,11 @@ class AuditReport:
             axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])]
         else:
             fig, row = plt.subplots(
-                1, len(panels), figsize=figsize or (5.5 * len(panels), 4.4), squeeze=False, layout="constrained"
+                1,
+                len(panels),
+                figsize=figsize or (5.5 * len(panels), 4.4),
+                squeeze=False,
+                layout="constrained",
             )
             axes = list(row[0])
         for ax, name in zip(axes, panels, strict=True):

@@ -409,7 +409,9 @@ def audit(
             "min_ess_fraction": float(min_ess_fraction),
             "max_top_share": float(max_top_share),
             "min_local_ess_fraction": float(min_local_ess_fraction),
-            "random_state": random_state if random_state is None or isinstance(random_state, int) else repr(random_state),
+            "random_state": random_state
+            if random_state is None or isinstance(random_state, int)
+            else repr(random_state),
             "workers": run["workers"],
             "seconds": round(elapsed, 1),
             **({"graph implications tested": graph_summary} if graph_summary else {}),

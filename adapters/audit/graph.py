@@ -116,7 +116,10 @@ def graph_rows(model: Any, treatment: str, outcome: str, alpha: float) -> tuple[
         testable.append((a, b, z, tuple(c for v in z for c in stands_for[v])))
     summary = {"implications": len(implications), "tested": len(testable), "untestable": untestable}
     if not testable:
-        why = f"all {untestable} implied independences involve a categorical variable, which partial correlations cannot test."
+        why = (
+            f"all {untestable} implied independences involve a categorical variable, which partial "
+            "correlations cannot test."
+        )
         row = make_row("graph", "conditional independences implied by the graph", "", np.nan, "skipped", why)
         return [row], summary
     refuter = GraphRefuter(data=frame)
@@ -132,7 +135,11 @@ def graph_rows(model: Any, treatment: str, outcome: str, alpha: float) -> tuple[
             i for i, (a, b, _, _) in enumerate(testable) if not {a, b} & {treatment, outcome}
         ],
     }
-    note = f" {untestable} implication(s) involve a categorical variable and were not tested." if untestable else ""
+    note = (
+        f" {untestable} implication(s) involve a categorical variable and were not tested."
+        if untestable
+        else ""
+    )
     for label, idx in groups.items():
         if not idx:
             continue
@@ -154,7 +161,9 @@ def graph_rows(model: Any, treatment: str, outcome: str, alpha: float) -> tuple[
                 f"{label} (partial correlation, Holm-adjusted, α = {alpha:g}): {listed}."
             )
             if not judged:
-                reason += " They do not involve the treatment or the outcome: the adjustment set is not affected."
+                reason += (
+                    " They do not involve the treatment or the outcome: the adjustment set is not affected."
+                )
         else:
             status = "pass" if judged else "info"
             reason = (

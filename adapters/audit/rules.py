@@ -105,7 +105,9 @@ def null_row(
     rule = f"{'within' if inside else 'beyond'} ±{half:.3g} ({z:.2f} × {which}, {scale:.3g})"
     if inside:
         status = "pass"
-        reason = f"the mean of {ok.size} null effects, {mean:.3g}, is {rule}; the real estimate is {value:.3g}."
+        reason = (
+            f"the mean of {ok.size} null effects, {mean:.3g}, is {rule}; the real estimate is {value:.3g}."
+        )
     else:
         status = "fail"
         reason = (
@@ -271,7 +273,8 @@ def weights_rows(
             top,
             "pass" if ok else "warn",
             f"the heaviest 1% of units carry {top:.1%} of the weight (largest weight "
-            f"{summary['max_weight']:.3g} times the mean)" + ("." if ok else ": a few units dominate the estimate."),
+            f"{summary['max_weight']:.3g} times the mean)"
+            + ("." if ok else ": a few units dominate the estimate."),
             pass_min=0.0,
             pass_max=max_top_share,
         )
@@ -310,7 +313,9 @@ def weights_rows(
     )
     ok = weakest["fraction"] >= min_local_ess_fraction
     reason = (
-        f"the thinnest support: {near}." if ok else f"only {near}: the weights lean on a handful of units there."
+        f"the thinnest support: {near}."
+        if ok
+        else f"only {near}: the weights lean on a handful of units there."
     )
     rows.append(
         make_row(

@@ -12,7 +12,17 @@ import numpy as np
 __all__ = ["PACKAGES", "estimator_settings", "plain", "versions"]
 
 #: Packages whose versions a report records.
-PACKAGES = ("dowhy-e2b", "dowhy", "numpy", "pandas", "scipy", "scikit-learn", "statsmodels", "torch", "joblib")
+PACKAGES = (
+    "dowhy-e2b",
+    "dowhy",
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "statsmodels",
+    "torch",
+    "joblib",
+)
 
 
 def versions() -> dict[str, str]:
@@ -37,8 +47,10 @@ def plain(value: Any, width: int = 80) -> Any:
         if value.size <= 6:
             return [plain(v) for v in value.ravel().tolist()]
         return f"array of {value.size} values from {value.min():.4g} to {value.max():.4g}"
-    if isinstance(value, (list, tuple)) and len(value) <= 8 and all(
-        v is None or isinstance(v, (bool, str, Number)) for v in value
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) <= 8
+        and all(v is None or isinstance(v, (bool, str, Number)) for v in value)
     ):
         return [plain(v) for v in value]
     text = repr(value)
@@ -55,7 +67,9 @@ def estimator_settings(estimator: Any) -> dict[str, Any]:
     weighter = getattr(adrf, "weighter_", None) or getattr(adrf, "weighter", None)
     if weighter is not None:
         settings["weighter"] = type(weighter).__name__
-        settings.update({f"weighter.{k}": plain(v) for k, v in sorted(weighter.get_params(deep=False).items())})
+        settings.update(
+            {f"weighter.{k}": plain(v) for k, v in sorted(weighter.get_params(deep=False).items())}
+        )
     pipeline = {k: v for k, v in adrf.get_params(deep=False).items() if k != "weighter"}
     settings.update({f"curve.{k}": plain(v) for k, v in sorted(pipeline.items())})
     return settings

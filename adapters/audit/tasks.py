@@ -61,7 +61,9 @@ class Task:
     strength: float | None = None
 
 
-def simulation_counts(num_simulations: int | dict[str, int] | None, selected: Sequence[str]) -> dict[str, int]:
+def simulation_counts(
+    num_simulations: int | dict[str, int] | None, selected: Sequence[str]
+) -> dict[str, int]:
     """Refits per simulation-based check: the defaults, one number for all, or a dict per check.
 
     Raises

@@ -97,7 +97,7 @@ def test_numbers_written_as_text_are_refused(lemonade, values, example):
 
 def test_numeric_codes_as_text_with_few_levels_are_categories(lemonade):
     X = lemonade.X.assign(grade=np.resize(["1", "2", "3"], 300))
-    Xe, names = encode_frame(X)
+    _, names = encode_frame(X)
     assert "grade[2]" in names and "grade[3]" in names
 
 
