@@ -220,9 +220,9 @@ class EntropyBalancingWeights(BaseWeights):
             if base.shape != a.shape or not np.all(np.isfinite(base)) or np.any(base <= 0):
                 raise ValueError(f"base_weights must be {a.shape[0]} finite positive numbers.")
             log_base = np.log(base)
-        self.weights_ = self._solve(X, a, sample_weight, log_base)
+        self.weights_, solved = self._solve(X, a, sample_weight, log_base)
         check = check_balance(self, X, a, method=self.method_label, warn=False)
-        self.converged_ = bool(self.converged_ and check.corr_ok)
+        self.converged_ = bool(solved and check.corr_ok)
         if not self.converged_ and self.on_failure == "raise":
             raise BalanceError(check.summary() + " " + self._advice())
         warn_if_unbalanced(check, self._advice(), stacklevel=2)
@@ -238,7 +238,8 @@ class EntropyBalancingWeights(BaseWeights):
 
     def _solve(
         self, X: np.ndarray, a: np.ndarray, sample_weight: np.ndarray | None, log_base: np.ndarray | None
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, bool]:
+        """The weights, and whether the solver reached its optimality conditions."""
         moments = int(self.moments)
         t_moments = int(self.treatment_moments)
         names = getattr(self, "feature_names_in_", None)
@@ -274,7 +275,6 @@ class EntropyBalancingWeights(BaseWeights):
             tol=float(self.tol),
             max_iter=int(self.max_iter),
         )
-        self.converged_: bool = bool(result.converged)
         self.max_imbalance_ = result.max_imbalance
         self.effective_sample_size_ = result.effective_sample_size
         self.dual_coef_ = result.dual
@@ -296,4 +296,4 @@ class EntropyBalancingWeights(BaseWeights):
             result.max_imbalance,
             result.effective_sample_size,
         )
-        return result.weights
+        return result.weights, bool(result.converged)
