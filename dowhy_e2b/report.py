@@ -340,8 +340,10 @@ class AuditReport:
             axes = list(row[0])
         for ax, name in zip(axes, panels, strict=True):
             if name == "curve":
+                curve = self.curve.copy()  # type: ignore[union-attr]
+                curve.attrs["confidence_level"] = self.summary.get("confidence_level")
                 plot_dose_response(
-                    self.curve,
+                    curve,
                     ax=ax,
                     treatment=self.treatment_values,
                     label=str(self.summary.get("method", "estimate")),
