@@ -47,8 +47,8 @@ class EntropyBalancingWeights(BaseWeights):
     treatment_moments : int, default=1
         Highest power of the treatment whose mean is kept (2 also keeps its variance). Higher
         values constrain more: with strong confounding, keeping the treatment's variance while
-        decorrelating it can make exact balance infeasible, and on DESIGN §7's processes (20
-        seeds) 1 gave equal or lower RMSE than 2 or 3.
+        decorrelating it can make exact balance infeasible, and on the benchmark's linear,
+        nonlinear and poor-overlap processes (20 seeds) 1 gave equal or lower RMSE than 2 or 3.
     max_imbalance : float, optional
         Approximate balance: every absolute imbalance, in standard deviations of the unweighted
         sample, is at most this. ``None`` asks for exact balance. The weighted correlation of the

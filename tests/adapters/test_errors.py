@@ -203,3 +203,13 @@ def test_e2b_that_does_not_balance_warns_through_dowhy():
             method_params={"max_steps": 5, "ridge": 1.0, "n_bootstrap": 0, "random_state": 0},
         )
     assert not est.estimator.adrf_.weighter_.balance_check_.ok
+
+
+def test_dowhy_pandas_deprecation_warnings_are_filtered_at_the_plugin_boundary(model, estimand):
+    from dowhy_e2b.adapters.registration import DOWHY_PANDAS_WARNING
+
+    if DOWHY_PANDAS_WARNING is None:
+        pytest.skip("pandas < 3 has no Pandas4Warning")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DOWHY_PANDAS_WARNING)
+        model.estimate_effect(estimand, method_name="backdoor.linear_regression", treatment_value=1.0)
