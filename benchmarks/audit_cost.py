@@ -10,17 +10,20 @@ refits relative to ``se``, tau = sd(refits) / se, measured here from 20 refits p
 (entropy balancing on the lemonade and nonlinear processes, E2B on the lemonade data, n = 2000).
 
 **Power.** With tau measured, the probability that a rule flags an estimator whose refits are off
-by delta standard errors is computed by simulation of the rule itself (200 000 draws): the mean of
-k normal refits with spread tau * se against the band. The null tests (placebo, dummy outcome)
-flag |mean| > 1.96 max(se, sd of the refits); the stability tests (random common cause, data
-subsets, bootstrap) flag a mean outside the estimate's 95% interval (+-1.96 se).
+by delta is computed by simulation of the rule itself (200 000 draws): the mean of k normal refits
+with spread tau * se against the rule's band. The null tests (placebo, dummy outcome) flag
+|mean| > 1.96 max(se, sd of the refits), so delta is in units of their scale, max(1, tau) * se; the
+stability tests (random common cause, data subsets, bootstrap) flag a mean outside the estimate's
+95% interval (+-1.96 se), so delta is in units of se.
 
-Run: ``python -m benchmarks.audit_cost [--n 2000] [--skip-spread]``; writes ``docs/audit_cost.md``.
+Run: ``python -m benchmarks.audit_cost [--n 2000] [--skip-spread]``; writes ``docs/audit_cost.md``
+and the raw measurements to ``docs/audit_cost.json`` (``--from-json`` rewrites the page from them).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -110,10 +113,12 @@ def spread(method: str, dataset: str, n: int, k: int = 20) -> dict[str, float]:
 
 
 def power(kind: str, tau: float, k: int, delta: float, draws: int = 200_000, seed: int = 0) -> float:
-    """Probability that a rule flags refits that are off by ``delta`` standard errors."""
+    """Probability that a rule flags refits that are off by ``delta`` (in units of the rule's scale:
+    ``max(1, tau)`` standard errors for the null tests, one standard error for the others)."""
     rng = np.random.default_rng(seed)
     z = float(stats.norm.ppf(0.975))
-    sims = delta + tau * rng.standard_normal((draws, k))
+    shift = delta * max(1.0, tau) if kind == "null" else delta
+    sims = shift + tau * rng.standard_normal((draws, k))
     mean = sims.mean(axis=1)
     if kind == "null":
         sd = sims.std(axis=1, ddof=1)
@@ -169,7 +174,8 @@ def _markdown(timings: list[dict[str, Any]], spreads: list[dict[str, Any]], comm
             "",
             "## Power at the largest measured tau",
             "",
-            "Probability of flagging refits off by delta standard errors; **bold**: the default "
+            "Probability of flagging refits whose mean is off by delta (null tests: in units of "
+            "max(se, sd of the refits); stability tests: in standard errors); **bold**: the default "
             "number of refits. At delta = 0 this is the rate of false alarms.",
             "",
             "| check | tau | refits k | delta = 0 | 1 | 2 | 2.5 | 3 | 4 |",
@@ -190,22 +196,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="+", default=["e2b", "entropy_balancing"])
     p.add_argument("--skip-spread", action="store_true")
     p.add_argument("--out", default="docs/audit_cost.md")
+    p.add_argument("--from-json", help="rewrite the page from saved measurements instead of measuring")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
-    timings = []
-    for method in args.methods:
-        timings.append(time_audit(method, args.n))
-        print(timings[-1], flush=True)
-    spreads = []
-    if not args.skip_spread:
-        for method, dataset in (
-            ("entropy_balancing", "lemonade"),
-            ("entropy_balancing", "nonlinear"),
-            ("e2b", "lemonade"),
-        ):
-            spreads.append(spread(method, dataset, args.n))
-            print(spreads[-1], flush=True)
     command = "python -m benchmarks.audit_cost " + " ".join(sys.argv[1:] if argv is None else argv)
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
+        timings, spreads, command = saved["timings"], saved["spreads"], saved["command"]
+    else:
+        timings = []
+        for method in args.methods:
+            timings.append(time_audit(method, args.n))
+            print(timings[-1], flush=True)
+        spreads = []
+        if not args.skip_spread:
+            cases = (
+                ("entropy_balancing", "lemonade"),
+                ("entropy_balancing", "nonlinear"),
+                ("e2b", "lemonade"),
+            )
+            for method, dataset in cases:
+                spreads.append(spread(method, dataset, args.n))
+                print(spreads[-1], flush=True)
+        raw = {"timings": timings, "spreads": spreads, "command": command.strip()}
+        Path(args.out).with_suffix(".json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
     page = _markdown(timings, spreads, command.strip())
     Path(args.out).write_text(page, encoding="utf-8")
     print(page)

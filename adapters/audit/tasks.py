@@ -39,9 +39,10 @@ REFUTER_NAMES = {
 SIMULATED_CHECKS = ("placebo", "random_common_cause", "data_subset", "bootstrap", "dummy_outcome")
 #: Refits per simulation-based check. Chosen from the measured spread of each refuter's refits
 #: (relative to the estimate's standard error) and the power of the check's rule at that many
-#: refits: at least 0.9 against an invented effect of 3 standard errors (placebo, dummy outcome)
-#: or a shift of 2.5 standard errors (the others). The measurements and the power tables are in
-#: the documentation (refutation guide), made by ``python -m benchmarks.audit_cost``.
+#: refits: at least 0.9 against an invented effect of 3 times the rule's scale (placebo, dummy
+#: outcome: the larger of the standard error and the refits' spread) or a shift of 2.5 standard
+#: errors (the others). The measurements and the power tables are in ``docs/audit_cost.md``, made
+#: by ``python -m benchmarks.audit_cost``.
 DEFAULT_SIMULATIONS = {
     "placebo": 10,
     "random_common_cause": 5,
