@@ -230,6 +230,7 @@ def test_warnings_are_printed_on_one_line_each(csv, tmp_path, capsys):
         ),
         (lambda d: d.assign(sugar=[f"${v:,.2f}" for v in d.sugar]), 1, "holds numbers written as text"),
         (lambda d: d.assign(sugar=np.nan), 1, "confounder 'sugar' has no values"),
+        (lambda d: d.assign(sugar=[f"batch {i}" for i in range(len(d))]), 1, "with 300 distinct values"),
         (lambda d: d.iloc[:0], 1, "has no values: the data have no rows"),
     ],
 )
