@@ -4,9 +4,9 @@ import functools
 import json
 
 import pytest
+from dowhy_e2b.adapters.audit import DEFAULT_SIMULATIONS
 
 from benchmarks import audit_cost
-from dowhy_e2b.adapters.audit import DEFAULT_SIMULATIONS
 
 
 def test_power_of_the_rules():
