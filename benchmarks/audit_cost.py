@@ -4,7 +4,7 @@
 of 200 replicates included), then ``dowhy_e2b.audit`` with its defaults (all cores), timed back
 to back; the ratio of the two is the audit's cost in estimates. For comparison, E2B's audit with
 the former defaults (20 refits per refuter, 103 in all, and no warm start) on two workers, in the
-same run (the former default was one worker, which roughly doubles that time).
+same run (the former default of `n_jobs` was one worker).
 
 **Spread of the refits.** Each refuter rule compares the mean of k refits with a band that
 depends on the estimate's standard error ``se``. What k must be depends on the spread of the
