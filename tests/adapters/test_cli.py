@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -149,22 +150,15 @@ def test_version_and_help_show_defaults(capsys):
         assert snippet in text
 
 
-def test_missing_file_is_reported_before_the_heavy_imports(tmp_path):
-    # `python -m dowhy_e2b` answers before torch and DoWhy are imported (they take seconds).
+@pytest.mark.parametrize("entry", ["-m", "script"])
+def test_missing_file_is_reported_before_the_heavy_imports(tmp_path, entry):
+    # `python -m dowhy_e2b` and the `dowhy-e2b` script answer before torch and DoWhy are imported.
+    script = Path(sys.executable).with_name("dowhy-e2b")
+    if entry == "script" and not script.exists():
+        pytest.skip("the dowhy-e2b script is not installed next to this interpreter")
+    command = [sys.executable, "-X", "importtime"] + (["-m", "dowhy_e2b"] if entry == "-m" else [str(script)])
     result = subprocess.run(
-        [
-            sys.executable,
-            "-X",
-            "importtime",
-            "-m",
-            "dowhy_e2b",
-            "estimate",
-            str(tmp_path / "nope.csv"),
-            "--treatment",
-            "a",
-            "--outcome",
-            "y",
-        ],
+        [*command, "estimate", str(tmp_path / "nope.csv"), "--treatment", "a", "--outcome", "y"],
         capture_output=True,
         text=True,
         timeout=120,
