@@ -8,8 +8,10 @@ is pinned by ``tests/adapters``.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import logging
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,7 +29,11 @@ from dowhy_e2b import (
     balance_table,
     effective_sample_size,
 )
-from dowhy_e2b._validation import as_float_vector, check_treatment, encode_frame
+from dowhy_e2b._validation import as_float_vector, check_contrast, check_treatment, encode_frame
+from dowhy_e2b.balance_check import check_balance
+from dowhy_e2b.exceptions import BalanceWarning
+
+from .refit import WarmRefit, applicable_refit_params
 
 __all__ = [
     "DoseResponseEstimator",
@@ -153,6 +159,10 @@ class DoseResponseEstimator(CausalEstimator):
         self._pipeline_params = {k: v for k, v in params.items() if k in PIPELINE_KEYS}
         self._init_fit_params = dict(fit_params or {})
         self._compute_bands = True
+        # Refits by DoWhy's refuters: no repeated balance warnings; optional cheaper settings.
+        self._warn_balance = True
+        self._refit_params: dict[str, Any] = {}
+        self._warm_weighter: Any = None
         self.adrf_: AverageDoseResponse | None = None
         self.logger.info("Using %s estimator", self.method_name)
 
@@ -165,8 +175,12 @@ class DoseResponseEstimator(CausalEstimator):
         n_boot = params.pop("n_bootstrap", self.default_n_bootstrap)
         if params.get("outcome_regressor") is not None:
             params["outcome_regressor"] = clone(params["outcome_regressor"])
+        if self._warm_weighter is not None:
+            weighter = WarmRefit(self._warm_weighter)
+        else:
+            weighter = self._make_weighter(**self._weighter_params)
         return AverageDoseResponse(
-            weighter=self._make_weighter(**self._weighter_params),
+            weighter=weighter,
             n_bootstrap=n_boot if self._compute_bands else 0,
             confidence_level=self.confidence_level,
             **params,
@@ -182,12 +196,33 @@ class DoseResponseEstimator(CausalEstimator):
         """A copy for a refit on altered data (refuters, DoWhy's bootstrap).
 
         Only the copy's ``value`` is used by its callers, so it skips the bootstrap bands (they
-        are computed on demand if asked for).
+        are computed on demand if asked for), and it does not repeat the estimate's
+        :class:`~dowhy_e2b.BalanceWarning`. Parameters set with :meth:`with_refit_params` apply to
+        the copy's weighter; with ``warm_start=True`` the copy continues training the fitted
+        weighter instead of starting over.
         """
         new = super().get_new_estimator_object(
             identified_estimand, test_significance, evaluate_effect_strength, confidence_intervals
         )
         new._compute_bands = False
+        new._warn_balance = False
+        fitted = None if new.adrf_ is None else new.adrf_.weighter_
+        params = applicable_refit_params(fitted, new._refit_params)
+        if params.get("warm_start"):
+            new._warm_weighter = fitted.set_params(**params)
+        else:
+            new._weighter_params.update(params)
+        return new
+
+    def with_refit_params(self, **params: Any) -> DoseResponseEstimator:
+        """A shallow copy of this fitted estimator whose refits (by DoWhy's refuters) use ``params``.
+
+        Only the parameters the weighter accepts are applied, e.g. ``warm_start=True,
+        max_steps=50`` for a weighter that can continue training from its fitted state. The
+        estimator itself is not changed.
+        """
+        new = copy.copy(self)
+        new._refit_params = dict(params)
         return new
 
     # -- DoWhy's estimator interface ---------------------------------------------------------
@@ -230,20 +265,29 @@ class DoseResponseEstimator(CausalEstimator):
             col = params["sample_weight"]
             sample_weight = as_float_vector(data[col], str(col), role="sample weight")
         self._observed_common_causes = pd.DataFrame(X, columns=names, index=data.index)
+        self._confounders = data[self._observed_common_causes_names]
         self._arrays = (X, a, y)
+        frame = pd.DataFrame(X, columns=names)
         pipeline = self._make_pipeline()
-        self.adrf_ = clone(pipeline).fit(pd.DataFrame(X, columns=names), a, y, sample_weight=sample_weight)
-        self.subgroups_: SubgroupDoseResponse | None = None
-        if modifiers:
-            self.subgroups_ = SubgroupDoseResponse(
-                pipeline, n_bins=int(self.num_quantiles_to_discretize_cont_cols)
-            ).fit(
-                pd.DataFrame(X, columns=names),
-                a,
-                y,
-                modifiers=data[modifiers].reset_index(drop=True),
-                sample_weight=sample_weight,
-            )
+        with warnings.catch_warnings():
+            if not self._warn_balance:
+                warnings.simplefilter("ignore", BalanceWarning)
+            self.adrf_ = clone(pipeline).fit(frame, a, y, sample_weight=sample_weight)
+            weighter = self.adrf_.weighter_
+            if weighter is not None and getattr(weighter, "balance_check_", None) is None:
+                # A weighter that does not check its own balance is checked here.
+                check_balance(weighter, frame, a, method=self.method_name, stacklevel=2)
+            self.subgroups_: SubgroupDoseResponse | None = None
+            if modifiers:
+                self.subgroups_ = SubgroupDoseResponse(
+                    pipeline, n_bins=int(self.num_quantiles_to_discretize_cont_cols)
+                ).fit(
+                    frame,
+                    a,
+                    y,
+                    modifiers=data[modifiers].reset_index(drop=True),
+                    sample_weight=sample_weight,
+                )
         self.symbolic_estimator = self.construct_symbolic_estimator(estimand)
         return self
 
@@ -271,6 +315,7 @@ class DoseResponseEstimator(CausalEstimator):
         adrf = self._fitted()
         t = _unwrap_scalar(treatment_value, "treatment_value")
         c = _unwrap_scalar(control_value, "control_value")
+        check_contrast(t, c)
         self._target_units = target_units
         self._treatment_value = treatment_value
         self._control_value = control_value
@@ -395,13 +440,13 @@ class DoseResponseEstimator(CausalEstimator):
         ----------
         moments : int, optional
             Report powers 1..``moments`` of every confounder; default: the powers the method
-            balanced (see :func:`dowhy_e2b.balance_table`).
+            balanced (see :func:`dowhy_e2b.balance_table`). Every level of a categorical
+            confounder has a row.
         """
         adrf = self._fitted()
         if moments is None:
-            return adrf.balance_table_.copy()
-        X, a, _ = self._arrays
-        return balance_table(X, a, adrf.weights_, feature_names=adrf.feature_names_, moments=moments)
+            moments = int(getattr(adrf.weighter_, "moments", 1) or 1)
+        return balance_table(self._confounders, self._arrays[1], adrf.weights_, moments=moments)
 
 
 class EntropyBalancingEstimator(DoseResponseEstimator):

@@ -39,16 +39,20 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from ._base import normalise_weights
+from ._numerics import effective_sample_size
 from ._numerics.inference import DoseResponseTest, dose_response_test, normal_band, simultaneous_band
 from ._numerics.splines import CRITERIA, SplineBasis, fit_penalised, make_spline_basis, smoother_stats
 from ._validation import (
     as_float_vector,
+    check_contrast,
     check_dose_grid,
     check_treatment,
     encode_frame,
     is_constant,
+    point_fit_failure,
     warn_outside_support,
 )
+from .balance_check import MIN_ESS_FRACTION
 from .diagnostics import balance_table, dose_support
 from .exceptions import (
     BalanceWarning,
@@ -439,7 +443,12 @@ class AverageDoseResponse(BaseEstimator):
             from .entropy import EntropyBalancingWeights
 
             return EntropyBalancingWeights()
-        return clone(self.weighter)
+        weighter = clone(self.weighter)
+        # A weighter that learns for a grid of doses (E2B) gets the pipeline's, unless it has its own.
+        params = weighter.get_params(deep=False)
+        if "dose_grid" in params and params["dose_grid"] is None:
+            weighter.set_params(dose_grid=self.grid_)
+        return weighter
 
     def _make_smoother(self, knots: Any = "quantile") -> WeightedDoseResponse:
         return WeightedDoseResponse(n_knots=int(self.n_knots), knots=knots, penalty=self.penalty)
@@ -464,6 +473,7 @@ class AverageDoseResponse(BaseEstimator):
         self
         """
         self._check_params()
+        X_in = X
         X, feature_names = _design(X)
         a = check_treatment(a, name="treatment")
         y = as_float_vector(y, "outcome", role="outcome")
@@ -523,7 +533,15 @@ class AverageDoseResponse(BaseEstimator):
             self.bootstrap(X, a, y)
         self.curve_ = self.dose_response_frame(self.grid_)
         moments = int(getattr(self.weighter_, "moments", 1) or 1)
-        self.balance_table_ = balance_table(X, a, self.weights_, feature_names=feature_names, moments=moments)
+        # From the caller's frame when there is one: every level of a categorical gets its name.
+        table_X = X_in if isinstance(X_in, pd.DataFrame) else X
+        self.balance_table_ = balance_table(
+            table_X,
+            a,
+            self.weights_,
+            feature_names=None if table_X is X_in else feature_names,
+            moments=moments,
+        )
         return self
 
     def _regressor(self) -> Any:
@@ -534,13 +552,18 @@ class AverageDoseResponse(BaseEstimator):
         return np.linspace(float(a.min()), float(a.max()), N_GCOMP_DOSES)
 
     def _point_fit_failed(self) -> bool:
-        """Whether the weights failed to balance; then the bootstrap is skipped (with a warning)."""
-        if self.weighter_ is None or getattr(self.weighter_, "converged_", True):
+        """Whether the weights failed so badly that bootstrapping them would describe the failure,
+        not the curve: they missed their balance target (see :func:`~dowhy_e2b._validation.
+        point_fit_failure`) and rest on less than a tenth of the data. Then the bootstrap is
+        skipped with a :class:`~dowhy_e2b.BalanceWarning`; a milder miss is bootstrapped (its
+        own warning was already given)."""
+        reason = point_fit_failure(self.weighter_) if self.weighter_ is not None else None
+        if reason is None or effective_sample_size(self.weights_) >= MIN_ESS_FRACTION * self.weights_.size:
             return False
         warnings.warn(
-            f"{type(self.weighter_).__name__} did not reach balance on the data, so the bootstrap was "
-            "skipped: bands around a failed fit would describe the failure, not the curve. Try fewer "
-            "moments, a ridge or max_imbalance (approximate balance), or the doubly robust stage.",
+            f"the bootstrap was skipped: {reason} Bands around a failed fit would describe the "
+            "failure, not the curve. Try fewer moments, a ridge or max_imbalance (approximate "
+            "balance), or fewer covariates.",
             BalanceWarning,
             stacklevel=3,
         )
@@ -729,6 +752,7 @@ class AverageDoseResponse(BaseEstimator):
         data are thin, naming their local effective sample size.
         """
         check_is_fitted(self, "smoother_")
+        check_contrast(treatment_value, control_value)
         if self.constant_treatment_:
             return 0.0
         doses = np.array([treatment_value, control_value], dtype=float)

@@ -438,7 +438,7 @@ class E2BWeights(BaseWeights):
             return clone(self.outcome_model)
         from .dose_response import WeightedDoseResponse
 
-        return WeightedDoseResponse()
+        return WeightedDoseResponse(n_knots=5, penalty=0.0)  # the unpenalised training projector
 
     def _train(
         self,

@@ -34,8 +34,9 @@ class FlexibleOutcomeRegressor(RegressorMixin, BaseEstimator):
 
     The input is ``[X, a]``: covariates, then the treatment in the last column. Features: a cubic
     B-spline of the treatment (quantile knots, continued linearly beyond the data), the
-    covariates, their squares and pairwise products (all pairs while there are at most
-    ``max_pairs``, else the squares alone), and every spline column times every covariate. The
+    covariates, their squares and pairwise products (all of them while there are at most
+    ``max_pairs``, else the ``max_pairs`` most correlated with the residual of a main-effects fit),
+    and every spline column times every covariate. The
     covariate terms are standardised; each spline block gets one common scale, so that a basis
     function active only on a few extreme doses stays damped by the penalty. Beyond the doses it
     was fitted on, the dose's main effect continues linearly and its interactions with the
@@ -86,11 +87,7 @@ class FlexibleOutcomeRegressor(RegressorMixin, BaseEstimator):
         self.basis_ = make_spline_basis(a, n_knots=int(min(self.n_knots, max(distinct, 2))))
         sd = X.std(axis=0)
         self.x_mean_, self.x_scale_ = X.mean(axis=0), np.where(sd > 0, sd, 1.0)
-        d = X.shape[1]
-        pairs = [(j, k) for j in range(d) for k in range(j, d)]
-        if len(pairs) > self.max_pairs:
-            pairs = [(j, j) for j in range(d)][: int(self.max_pairs)]
-        self.pairs_ = np.asarray(pairs, dtype=int).reshape(-1, 2)
+        self.pairs_ = self._screen_pairs(X, a, y, sample_weight)
         F = self._features(X, a)
         self.f_mean_, self.f_scale_ = F.mean(axis=0), self._block_scales(F)
         design = (F - self.f_mean_) / self.f_scale_
@@ -103,6 +100,24 @@ class FlexibleOutcomeRegressor(RegressorMixin, BaseEstimator):
             self.alpha_ = float(ridge.alpha_)
         self.coef_, self.intercept_ = np.asarray(ridge.coef_, dtype=float), float(ridge.intercept_)
         return self
+
+    def _screen_pairs(self, X: np.ndarray, a: np.ndarray, y: np.ndarray, sample_weight: Any) -> np.ndarray:
+        """All covariate products while there are at most ``max_pairs``; else the ``max_pairs``
+        products most correlated with the residual of a ridge fit on the dose's spline and the
+        covariates (a screen: with many covariates, most products carry nothing)."""
+        d = X.shape[1]
+        pairs = np.array([(j, k) for j in range(d) for k in range(j, d)], dtype=int).reshape(-1, 2)
+        if pairs.shape[0] <= self.max_pairs:
+            return pairs
+        Zx = (X - self.x_mean_) / self.x_scale_
+        main = np.hstack([self.basis_.design(a), Zx])
+        resid = y - RidgeCV(alphas=ALPHAS).fit(main, y, sample_weight=sample_weight).predict(main)
+        prods = Zx[:, pairs[:, 0]] * Zx[:, pairs[:, 1]]
+        prods -= prods.mean(axis=0)
+        sd = prods.std(axis=0)
+        score = np.abs(prods.T @ (resid - resid.mean())) / np.where(sd > 0, sd, np.inf)
+        keep = np.sort(np.argsort(-score, kind="stable")[: int(self.max_pairs)])
+        return pairs[keep]
 
     def _block_scales(self, F: np.ndarray) -> np.ndarray:
         """Column scales: each covariate term by its own standard deviation; the spline and

@@ -14,6 +14,10 @@ attributes they carry, so this module never imports DoWhy.
 * :func:`plot_derivative`, :func:`plot_effect_curve`: the derivative curve and the effects
   relative to a reference dose, with pointwise and simultaneous bands.
 * :func:`plot_subgroups`: one curve per level of an effect modifier.
+
+Figures a function creates itself use matplotlib's constrained layout, so a plain ``savefig``
+clips nothing. Balance tables and love plots list covariates in one order everywhere: the data's
+columns, each covariate's powers together, every level of a categorical covariate.
 """
 
 from __future__ import annotations
@@ -57,6 +61,26 @@ def _curve_frame(obj: Any) -> pd.DataFrame:
         "expected a dose-response DataFrame, a DoWhy estimate from dowhy-e2b, or a fitted "
         f"AverageDoseResponse; got {type(obj).__name__}."
     )
+
+
+def _names(obj: Any) -> tuple[str | None, str | None]:
+    """Treatment and outcome column names carried by a DoWhy estimate or estimator, if any."""
+    for source in (obj, _estimator_of(obj)):
+        treatment = getattr(source, "_treatment_name", None)
+        outcome = getattr(source, "_outcome_name", None)
+        if treatment is not None:
+            first = lambda v: None if v is None else str(v[0] if isinstance(v, (list, tuple)) else v)  # noqa: E731
+            return first(treatment), first(outcome)
+    return None, None
+
+
+def _confidence_level(obj: Any, frame: pd.DataFrame) -> float | None:
+    """The level of a curve's band: from the frame's ``attrs`` or the object that made it."""
+    level = frame.attrs.get("confidence_level")
+    for source in (obj, _estimator_of(obj), getattr(_estimator_of(obj), "adrf_", None)):
+        if level is None:
+            level = getattr(source, "confidence_level", None)
+    return None if level is None else float(level)
 
 
 def _observed_treatment(obj: Any) -> np.ndarray | None:
@@ -143,7 +167,11 @@ def plot_dose_response(
     label, color : str, optional
         Legend label and colour of the estimate.
     xlabel, ylabel : str, optional
-        Axis labels (default: "treatment" and "mean outcome").
+        Axis labels; by default the treatment's column name and "mean <outcome column>" for a
+        DoWhy estimate, else "treatment" and "mean outcome".
+
+    The band is labelled with its level (e.g. "95% band"), read from the estimate, estimator or
+    pipeline (or the curve frame's ``attrs["confidence_level"]``).
 
     Returns
     -------
@@ -166,11 +194,21 @@ def plot_dose_response(
 
     frame = _curve_frame(result)
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 4.2))
+        _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     t = frame["treatment"].to_numpy(dtype=float)
     (line,) = ax.plot(t, frame["mean_outcome"], color=color, lw=2, label=label or "estimate")
     if frame[["ci_lower", "ci_upper"]].notna().all().all():
-        ax.fill_between(t, frame["ci_lower"], frame["ci_upper"], color=line.get_color(), alpha=0.2, lw=0)
+        level = _confidence_level(result, frame)
+        band = f"{level:.0%} band" if level is not None else "confidence band"
+        ax.fill_between(
+            t,
+            frame["ci_lower"],
+            frame["ci_upper"],
+            color=line.get_color(),
+            alpha=0.2,
+            lw=0,
+            label=f"{label}: {band}" if label else band,
+        )
     if truth is not None:
         ax.plot(t, truth(t), color="black", ls="--", lw=1.5, label="truth")
     observed = np.asarray(treatment, dtype=float) if treatment is not None else _observed_treatment(result)
@@ -186,8 +224,9 @@ def plot_dose_response(
         )
         pad = 0.03 * (t.max() - t.min())
         ax.set_xlim(t.min() - pad, t.max() + pad)
-    ax.set_xlabel(xlabel or "treatment")
-    ax.set_ylabel(ylabel or "mean outcome")
+    treatment_name, outcome_name = _names(result)
+    ax.set_xlabel(xlabel or treatment_name or "treatment")
+    ax.set_ylabel(ylabel or f"mean {outcome_name or 'outcome'}")
     ax.legend(frameon=False)
     return ax
 
@@ -204,9 +243,11 @@ def plot_balance(
 ) -> Any:
     """Love plot: :math:`|\\mathrm{corr}(a, x_j^k)|` before and after weighting.
 
-    One row per covariate and power :math:`k` (powers of 0/1 columns are skipped), sorted by the
-    unweighted correlation; open grey circles before weighting, filled circles after, joined by a
-    line. Weights that balance well bring every filled circle left of the ``threshold`` line.
+    One row per covariate (every level of a categorical one) and power :math:`k` (powers of 0/1
+    columns are skipped), top to bottom in the balance table's order (the data's columns, each
+    covariate's powers together); open grey circles before weighting, filled circles after,
+    joined by a line. Weights that balance well bring every filled circle left of the
+    ``threshold`` line.
 
     Parameters
     ----------
@@ -247,27 +288,26 @@ def plot_balance(
     table = _balance_frame(result, X, a, moments)
     if table.empty:
         raise ValueError("the balance table is empty: there are no covariates to plot.")
-    table = table.assign(
-        before=table["corr_unweighted"].abs(), after=table["corr_weighted"].abs()
-    ).sort_values(["before", "after"], kind="stable")
+    table = table.assign(before=table["corr_unweighted"].abs(), after=table["corr_weighted"].abs())
     labels = [
         _covariate_label(str(c), int(p)) for c, p in zip(table["covariate"], table["power"], strict=True)
     ]
-    pos = np.arange(len(table))
+    pos = np.arange(len(table))[::-1]  # the table's first row at the top
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, max(2.6, 0.32 * len(table) + 1.4)))
+        _, ax = plt.subplots(figsize=(6.4, max(2.6, 0.32 * len(table) + 1.4)), layout="constrained")
     ax.hlines(pos, table["after"], table["before"], color="0.75", lw=1, zorder=1)
     ax.scatter(table["before"], pos, s=36, facecolors="white", edgecolors="0.4", zorder=2, label="unweighted")
     ax.scatter(table["after"], pos, s=36, color="tab:blue", zorder=3, label="weighted")
     if threshold is not None:
-        ax.axvline(threshold, color="tab:red", ls="--", lw=1, label=f"{threshold:g}")
+        ax.axvline(threshold, color="tab:red", ls="--", lw=1, label=f"threshold {threshold:g}")
     ax.set_yticks(pos, labels)
     ax.set_ylim(-0.7, len(table) - 0.3)
     right = ax.get_xlim()[1]
     ax.set_xlim(-0.02 * right, right)  # points at 0 stay whole
     ax.set_xlabel("|corr(treatment, covariate)|")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(frameon=False, loc="lower right")
+    # Below the axis, so that it never hides a point.
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3)
     if title:
         ax.set_title(title)
     return ax
@@ -320,7 +360,7 @@ def plot_weights(
     summary = weight_summary(w)
     w = w * (w.size / w.sum())
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 4.2))
+        _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     positive = w[w > 0]
     lo, hi = float(positive.min()), float(positive.max())
     if hi / lo < 1.05:  # (nearly) uniform weights: a log axis around 1 still reads well
@@ -406,7 +446,7 @@ def plot_training(result: Any, ax: Any = None, *, title: str | None = "E2B train
 
     fitted = _training_history(result)
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 4.2))
+        _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     train = np.asarray(fitted.loss_curve_, dtype=float)
     ax.plot(np.arange(train.size), train, marker="o", ms=3, lw=1.5, label="training loss")
     valid = getattr(fitted, "validation_curve_", None)

@@ -51,7 +51,7 @@ __all__ = [
 
 #: Log10 of the penalty grid searched by GCV, relative to ``tr(B'WB) / tr(Omega)``.
 LOG_PENALTY_GRID = np.linspace(-9.0, 5.0, 57)
-#: Relative jitter added to ``B'WB`` (basis functions without data in a resample).
+#: Relative jitter added to ``B'WB`` when it is singular (basis functions without data in a resample).
 GRAM_JITTER = 1e-9
 
 
@@ -247,8 +247,11 @@ class PenalisedProblem:
         G = np.asarray(stats.gram, dtype=float)
         q = G.shape[0]
         self.stats = stats
-        jitter = GRAM_JITTER * max(float(np.trace(G)) / q, 1e-300)
-        self.L = linalg.cholesky(G + jitter * np.eye(q), lower=True)
+        try:
+            self.L = linalg.cholesky(G, lower=True)
+        except linalg.LinAlgError:  # basis functions without data (e.g. in a bootstrap resample)
+            jitter = GRAM_JITTER * max(float(np.trace(G)) / q, 1e-300)
+            self.L = linalg.cholesky(G + jitter * np.eye(q), lower=True)
         # Omega in the metric of G.
         Linv_omega = linalg.solve_triangular(self.L, omega, lower=True)
         M = linalg.solve_triangular(self.L, Linv_omega.T, lower=True)

@@ -1,4 +1,5 @@
-"""The DoWhy 0.14 contract of the plugin: the tripwire for DoWhy upgrades."""
+"""The DoWhy 0.14 contract of the plugin (ARCHITECTURE.md, "Living with DoWhy 0.14"): the tripwire
+for DoWhy upgrades."""
 
 import copy
 import pickle
@@ -131,7 +132,7 @@ def test_refuters_run_and_do_not_mutate_the_data(model, estimand, dataset, metho
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_default_placebo_with_a_float_treatment_does_not_crash(model, estimand, method):
-    # DoWhy's default placebo for a float treatment is a constant zero column (DESIGN §6).
+    # DoWhy's default placebo for a float treatment is a constant zero column.
     est = estimate(model, estimand, method)
     with pytest.warns(UserWarning, match="treatment is constant"):
         res = model.refute_estimate(estimand, est, method_name="placebo_treatment_refuter", num_simulations=3)

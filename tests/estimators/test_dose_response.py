@@ -17,7 +17,7 @@ from dowhy_e2b import (
     UnitWeights,
     WeightedDoseResponse,
 )
-from dowhy_e2b.datasets import load_lemonade, make_linear, make_nonlinear
+from dowhy_e2b.datasets import load_lemonade, make_nonlinear
 
 
 def test_outcome_stage_recovers_a_smooth_curve_and_design_matrix_is_consistent():
@@ -101,7 +101,7 @@ def test_pipeline_result_shape_bands_and_contrast():
 
 
 def test_derivative_effect_curve_and_tests():
-    X, a, y, ds = _nonlinear(11, n=1500)
+    X, a, y, _ds = _nonlinear(11, n=1500)
     adrf = AverageDoseResponse(n_bootstrap=60, random_state=0).fit(X, a, y)
     grid = adrf.grid_
     deriv = adrf.derivative_frame()
@@ -124,29 +124,45 @@ def test_derivative_effect_curve_and_tests():
         no_boot.test_dose_response()
 
 
+class _OracleWeights(UnitWeights):
+    """The true stabilised density ratio f(a) / f(a | x) of :func:`_oracle_data`."""
+
+    def _fit_weights(self, X, a, sample_weight):
+        from scipy.stats import norm
+
+        w = norm.pdf(a, 0.0, np.sqrt(1.25)) / norm.pdf(a, 0.5 * X[:, 0], 1.0)
+        return w * (w.size / w.sum())
+
+
+def _oracle_data(seed, n):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    a = 0.5 * X[:, 0] + rng.normal(size=n)
+    return X, a, np.sin(a) + X[:, 0] + X[:, 1] ** 2 + rng.normal(size=n)
+
+
 @pytest.mark.parametrize("dr_form", ["augmented", "pseudo_outcome"])
 def test_doubly_robust_stage_is_right_when_either_nuisance_is(dr_form):
-    """On ``make_linear`` (y = a + x'c + 0.5 x1^2), unit weights with the flexible outcome model
-    (right), and entropy balancing of means and squares (right) with a useless outcome model (a
-    constant), both recover the curve; unit weights with the constant model (neither) do not. n =
-    4000, a fixed seed; the thresholds sit over three times the RMSE spread of seeds 0-9."""
+    """y = sin(a) + x1 + x2^2 + noise, a = 0.5 x1 + noise, mu(a) = sin(a) + 1. Unit weights with the
+    flexible outcome model (right), and the true density ratio with a useless outcome model (a
+    constant), both recover the curve; unit weights with the constant model do not. Measured on
+    seeds 0-9 at n = 3000 (``RMSE`` mean, s.d.): model right 0.06, 0.02; weights right 0.13, 0.045
+    (augmented) and 0.10, 0.03 (pseudo-outcome); neither 0.36, 0.034. At n = 6000 the s.d. shrink
+    by about 1.4, so the thresholds 0.15, 0.25 and 0.28 sit three or more s.d. from each mean."""
     from sklearn.dummy import DummyRegressor
 
-    ds = make_linear(n_samples=4000, random_state=12)
-    grid = ds.default_grid(20)
-    truth = ds.true_adrf(grid)
+    X, a, y = _oracle_data(100, 6000)
+    grid = np.linspace(-1.5, 1.5, 20)
 
     def rmse(weighter, regressor=None):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            m = AverageDoseResponse(
-                weighter, outcome_regressor=regressor, dr_form=dr_form, dose_grid=grid, n_bootstrap=0
-            ).fit(ds.X, ds.a, ds.y)
-        return float(np.sqrt(np.mean((m.predict(grid) - truth) ** 2)))
+        m = AverageDoseResponse(
+            weighter, outcome_regressor=regressor, dr_form=dr_form, dose_grid=grid, n_bootstrap=0
+        ).fit(X, a, y)
+        return float(np.sqrt(np.mean((m.predict(grid) - np.sin(grid) - 1.0) ** 2)))
 
-    assert rmse(UnitWeights()) < 0.1
-    assert rmse(EntropyBalancingWeights(moments=2), DummyRegressor()) < 0.15
-    assert rmse(UnitWeights(), DummyRegressor()) > 0.5
+    assert rmse(UnitWeights()) < 0.15
+    assert rmse(_OracleWeights(), DummyRegressor()) < 0.25
+    assert rmse(UnitWeights(), DummyRegressor()) > 0.28
 
 
 def test_failed_point_fit_is_not_bootstrapped():
@@ -216,7 +232,8 @@ def test_pipeline_does_not_mutate_inputs_and_encodes_categoricals():
         "region[valley]",
     ]
     table = adrf.balance_table_
-    assert set(table.covariate) == set(adrf.feature_names_)
+    # every level of the categorical by its name, the one the encoding dropped included
+    assert set(table.covariate) == {*adrf.feature_names_, "region[city]"}
     assert table.corr_weighted.abs().max() < 1e-5 < table.corr_unweighted.abs().max()
 
 
@@ -247,7 +264,9 @@ def test_no_confounders_gives_uniform_weights():
     np.testing.assert_array_equal(adrf.weights_, 1.0)
     np.testing.assert_allclose(
         adrf.predict([0.0]),
-        AverageDoseResponse(UnitWeights(), outcome_stage="weighted", n_bootstrap=0).fit(X, a, y).predict([0.0]),
+        AverageDoseResponse(UnitWeights(), outcome_stage="weighted", n_bootstrap=0)
+        .fit(X, a, y)
+        .predict([0.0]),
     )
 
 
@@ -271,7 +290,7 @@ def test_few_distinct_treatment_values_warn():
     X, a, y, _ = _nonlinear(6, n=400)
     with pytest.warns(DiscreteTreatmentWarning, match="only 5 distinct values") as record:
         AverageDoseResponse(GPSWeights(), n_bootstrap=3).fit(X, np.round(np.clip(a, -2.4, 2.4)), y)
-    assert len(record) == 1
+    assert sum(r.category is DiscreteTreatmentWarning for r in record) == 1
 
 
 def test_bootstrap_can_be_added_later():

@@ -77,7 +77,9 @@ def test_gcv_matches_a_direct_computation_and_adapts_to_the_truth():
     assert fit.edf == pytest.approx(np.trace(H), rel=1e-6)
     assert fit.score == pytest.approx(n * resid @ resid / (n - np.trace(H)) ** 2, rel=1e-6)
     # A straight-line truth is fitted with about two degrees of freedom, a wiggly one with more.
-    straight = fit_penalised(smoother_stats(B, 0.5 * x + 0.3 * np.random.default_rng(6).normal(size=n)), omega)
+    straight = fit_penalised(
+        smoother_stats(B, 0.5 * x + 0.3 * np.random.default_rng(6).normal(size=n)), omega
+    )
     assert straight.edf < 3.0 < fit.edf
 
 
