@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 
 from ._base import normalise_weights
 from ._numerics import effective_sample_size
+from ._numerics.counters import row_folds, row_poisson
 from ._numerics.inference import DoseResponseTest, dose_response_test, normal_band, simultaneous_band
 from ._numerics.splines import CRITERIA, SplineBasis, fit_penalised, make_spline_basis, smoother_stats
 from ._validation import (
@@ -518,7 +519,7 @@ class AverageDoseResponse(BaseEstimator):
         )
         self.outcome_fit_: OutcomeFit | None = None
         if self.outcome_stage_ == "doubly_robust":
-            folds = rng.permutation(a.size) % min(int(self.cv), a.size)
+            folds = row_folds(int(rng.randint(np.iinfo(np.int32).max)), 0, a.size, min(int(self.cv), a.size))
             self.outcome_fit_ = cross_fit(
                 self._regressor(), X, a, y, folds, self._gcomp_doses(a), sample_weight=self._sample_weight
             )
@@ -870,8 +871,9 @@ def _bootstrap_replicate(
 ) -> np.ndarray | str:
     """Curve coefficients on one bootstrap resample, or the error message if it failed.
 
-    The resample is expressed as frequency weights on the units drawn at least once (equivalent to
-    duplicated rows for every estimator here), so the fold of each unit is kept.
+    A Poisson bootstrap: every unit gets a Poisson(1) count drawn from ``(seed, its row index)``
+    (the same whatever the chunking of the data), used as frequency weights on the units drawn at
+    least once (equivalent to duplicated rows for every estimator here); each unit keeps its fold.
     """
     with threadpool_limits(limits=1):  # small matrices: BLAS threads only contend
         return _replicate_coef(spec, X, a, y, s, seed)
@@ -880,8 +882,7 @@ def _bootstrap_replicate(
 def _replicate_coef(
     spec: _ReplicateSpec, X: np.ndarray, a: np.ndarray, y: np.ndarray, s: np.ndarray, seed: int
 ) -> np.ndarray | str:
-    rng = np.random.default_rng(seed)
-    counts = np.bincount(rng.integers(0, a.size, size=a.size), minlength=a.size)
+    counts = row_poisson(seed, 0, a.size)
     rows = np.flatnonzero(counts)
     s_b = s[rows] * counts[rows]
     s_b = s_b * (s_b.size / s_b.sum())
