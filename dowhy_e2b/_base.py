@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_numeric_frame, check_treatment, is_constant
 from .balance_check import check_balance
+from .distributed import is_dask
 from .exceptions import BalanceWarning, EmptyDataError
 
 __all__ = ["BaseWeights"]
@@ -92,6 +93,10 @@ class BaseWeights(BaseEstimator):
         BalanceWarning
             The weights miss a balance threshold (see :mod:`dowhy_e2b.balance_check`).
         """
+        if is_dask(X):  # chunk by chunk on a Dask cluster: dowhy_e2b.distributed
+            from .distributed.weights import fit_weights
+
+            return fit_weights(self, X, a, sample_weight)
         X, a, sample_weight = self._validate_inputs(X, a, sample_weight)
         weights = self._fit_weights(X, a, sample_weight)
         self.weights_ = weights

@@ -39,6 +39,7 @@ __all__ = [
     "MAX_ABS_CORR",
     "MIN_ESS_FRACTION",
     "BalanceCheck",
+    "balance_check_from_table",
     "check_balance",
     "measure_balance",
     "warn_if_unbalanced",
@@ -165,7 +166,18 @@ def measure_balance(
     (False, 'x0')
     """
     table = balance_table(X, a, weights, feature_names=feature_names, moments=int(moments))
-    w = np.asarray(weights, dtype=float).ravel()
+    n = int(np.asarray(weights, dtype=float).size)
+    return balance_check_from_table(table, n, method, corr_threshold, min_ess_fraction)
+
+
+def balance_check_from_table(
+    table: Any,
+    n: int,
+    method: str = "weights",
+    corr_threshold: float = MAX_ABS_CORR,
+    min_ess_fraction: float = MIN_ESS_FRACTION,
+) -> BalanceCheck:
+    """The :class:`BalanceCheck` of a :func:`~dowhy_e2b.diagnostics.balance_table` of ``n`` rows."""
     after = table["corr_weighted"].to_numpy(dtype=float)
     labels = [
         name if p == 1 else f"{name}^{p}" for name, p in zip(table["covariate"], table["power"], strict=True)
@@ -180,7 +192,7 @@ def measure_balance(
         n_above=len(above),
         n_features=int(after.size),
         effective_sample_size=float(table.attrs["effective_sample_size"]),
-        n=int(w.size),
+        n=int(n),
         corr_threshold=float(corr_threshold),
         min_ess_fraction=float(min_ess_fraction),
     )

@@ -39,9 +39,12 @@ def _one_hot_groups(X: np.ndarray, names: list[str]) -> dict[str, list[int]]:
     return dropped
 
 
-def _with_reference_levels(X: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Add the dropped level of each one-hot group back, just before the group's first column."""
-    groups = _one_hot_groups(X, names)
+def _with_reference_levels(
+    X: np.ndarray, names: list[str], groups: dict[str, list[int]] | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Add the dropped level of each one-hot group back, just before the group's first column
+    (``groups``: the :func:`_one_hot_groups` of all rows, when ``X`` is one chunk of them)."""
+    groups = _one_hot_groups(X, names) if groups is None else groups
     if not groups:
         return X, names
     first = {cols[0]: source for source, cols in groups.items()}
@@ -121,6 +124,12 @@ def balance_table(X: Any, a: Any, weights: Any, feature_names: Any = None, momen
     for k in range(1, int(moments) + 1):
         Zk = Z**k
         stats.append((weighted_corr(a, Zk), weighted_corr(a, Zk, w), weighted_mean_shift(Zk, w)))
+    return balance_rows(names, binary, stats, effective_sample_size(w))
+
+
+def balance_rows(names: list[str], binary: np.ndarray, stats: list, ess: float) -> pd.DataFrame:
+    """The table of :func:`balance_table` from its statistics: per power, the unweighted and
+    weighted correlations and the mean shift of every column."""
     rows = []
     for j, name in enumerate(names):
         for k, (corr_u, corr_w, shift) in enumerate(stats, start=1):
@@ -147,7 +156,7 @@ def balance_table(X: Any, a: Any, weights: Any, feature_names: Any = None, momen
             "mean_shift",
         ],
     )
-    table.attrs["effective_sample_size"] = effective_sample_size(w)
+    table.attrs["effective_sample_size"] = ess
     return table
 
 

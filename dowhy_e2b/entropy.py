@@ -19,6 +19,7 @@ from ._base import BaseWeights
 from ._numerics import balance_features, drop_collinear, solve_entropy_balance
 from ._validation import check_constraint_count
 from .balance_check import check_balance, warn_if_unbalanced
+from .distributed import is_dask
 from .exceptions import BalanceError, ConvergenceWarning
 
 __all__ = ["EntropyBalancingWeights", "balance_failure_message"]
@@ -213,6 +214,12 @@ class EntropyBalancingWeights(BaseWeights):
             sample size below a tenth of the rows).
         """
         self._check_params()
+        if is_dask(X):  # chunk by chunk on a Dask cluster: dowhy_e2b.distributed
+            from .distributed.weights import fit_weights
+
+            if base_weights is not None:
+                raise TypeError("base_weights are not supported with Dask collections (E2BWeights learns them).")
+            return fit_weights(self, X, a, sample_weight)
         X, a, sample_weight = self._validate_inputs(X, a, sample_weight)
         log_base = None
         if base_weights is not None:

@@ -10,9 +10,10 @@ from .dual import (
     dual_objective,
     effective_sample_size,
     entropy_weights,
+    solve_dual,
     solve_entropy_balance,
 )
-from .features import BalanceFeatures, balance_features, drop_collinear
+from .features import BalanceFeatures, balance_features, drop_collinear, drop_collinear_gram
 from .stats import weighted_corr, weighted_mean_shift
 
 __all__ = [
@@ -20,11 +21,13 @@ __all__ = [
     "BalanceResult",
     "balance_features",
     "drop_collinear",
+    "drop_collinear_gram",
     "dual_gradient",
     "dual_hessian",
     "dual_objective",
     "effective_sample_size",
     "entropy_weights",
+    "solve_dual",
     "solve_entropy_balance",
     "weighted_corr",
     "weighted_mean_shift",

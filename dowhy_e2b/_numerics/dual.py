@@ -32,6 +32,7 @@ __all__ = [
     "dual_objective",
     "effective_sample_size",
     "entropy_weights",
+    "solve_dual",
     "solve_entropy_balance",
 ]
 
@@ -250,8 +251,39 @@ def solve_entropy_balance(
         w = np.exp(log_q) * n
         return BalanceResult(w, np.zeros(0), True, 0.0, 0, effective_sample_size(w), "no constraints")
     state = _DualState(C, log_q, ridge)
-    x0 = np.zeros(k) if lam0 is None else np.asarray(lam0, dtype=float)
+    lam, n_iter, message = solve_dual(
+        state, k, max_imbalance=max_imbalance, tol=tol, max_iter=max_iter, lam0=lam0
+    )
+    p = entropy_weights(lam, C, log_q)
+    imbalance = C.T @ p
+    max_abs = float(np.max(np.abs(imbalance)))
+    kkt = bool(np.max(np.abs(imbalance + ridge * lam)) <= max_imbalance + tol)
+    w = p * n
+    return BalanceResult(
+        weights=w,
+        dual=lam,
+        converged=bool(kkt and np.all(np.isfinite(w))),
+        max_imbalance=max_abs,
+        n_iter=n_iter,
+        effective_sample_size=effective_sample_size(w),
+        message=message,
+    )
 
+
+def solve_dual(
+    state: _DualState,
+    k: int,
+    *,
+    max_imbalance: float = 0.0,
+    tol: float = 1e-6,
+    max_iter: int = 200,
+    lam0: np.ndarray | None = None,
+) -> tuple[np.ndarray, int, str]:
+    """The dual's minimiser from any object with ``fun``, ``jac`` and ``hess`` of the smooth part
+    (in memory :class:`_DualState`; a chunked one sums them over chunks): Newton's method, or
+    L-BFGS-B on the split variables when ``max_imbalance > 0``. Returns ``(lambda, iterations,
+    message)``."""
+    x0 = np.zeros(k) if lam0 is None else np.asarray(lam0, dtype=float)
     if max_imbalance > 0:
 
         def fun(z: np.ndarray) -> tuple[float, np.ndarray]:
@@ -269,22 +301,5 @@ def solve_entropy_balance(
             bounds=[(0, None)] * (2 * k),
             options={"maxiter": max_iter * 10, "gtol": tol * 1e-2, "ftol": 1e-15},
         )
-        lam = res.x[:k] - res.x[k:]
-    else:
-        lam, n_iter, message = _newton(state, x0, tol=tol, max_iter=max_iter)
-        res = optimize.OptimizeResult(x=lam, nit=n_iter, message=message)
-
-    p = entropy_weights(lam, C, log_q)
-    imbalance = C.T @ p
-    max_abs = float(np.max(np.abs(imbalance)))
-    kkt = bool(np.max(np.abs(imbalance + ridge * lam)) <= max_imbalance + tol)
-    w = p * n
-    return BalanceResult(
-        weights=w,
-        dual=lam,
-        converged=bool(kkt and np.all(np.isfinite(w))),
-        max_imbalance=max_abs,
-        n_iter=int(res.nit),
-        effective_sample_size=effective_sample_size(w),
-        message=str(res.message),
-    )
+        return res.x[:k] - res.x[k:], int(res.nit), str(res.message)
+    return _newton(state, x0, tol=tol, max_iter=max_iter)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-__all__ = ["BalanceFeatures", "balance_features", "drop_collinear"]
+__all__ = ["BalanceFeatures", "balance_features", "drop_collinear", "drop_collinear_gram"]
 
 
 @dataclass(frozen=True)
@@ -206,8 +206,13 @@ def drop_collinear(C: np.ndarray, tol: float = 1e-9) -> np.ndarray:
     ndarray of int
     """
     C = np.asarray(C, dtype=float)
-    n, k = C.shape
-    G = C.T @ C / max(n, 1)
+    return drop_collinear_gram(C.T @ C / max(C.shape[0], 1), tol)
+
+
+def drop_collinear_gram(G: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """:func:`drop_collinear` from the second-moment matrix :math:`C^\\top C / n` (sums over rows,
+    so chunks add up)."""
+    k = G.shape[0]
     keep: list[int] = []
     L = np.zeros((k, k))
     for j in range(k):
