@@ -55,6 +55,7 @@ from ._validation import (
 )
 from .balance_check import MIN_ESS_FRACTION
 from .diagnostics import balance_table, dose_support
+from .distributed import is_dask
 from .exceptions import (
     BalanceWarning,
     ConstantTreatmentWarning,
@@ -474,6 +475,10 @@ class AverageDoseResponse(BaseEstimator):
         self
         """
         self._check_params()
+        if is_dask(X):  # chunk by chunk on a Dask cluster: dowhy_e2b.distributed
+            from .distributed.dose_response import fit_dose_response
+
+            return fit_dose_response(self, X, a, y, sample_weight)
         X_in = X
         X, feature_names = _design(X)
         a = check_treatment(a, name="treatment")
@@ -737,6 +742,10 @@ class AverageDoseResponse(BaseEstimator):
         """Effective number of (weighted) units within a quarter of the treatment's standard
         deviation of each value: how much data the curve rests on there."""
         check_is_fitted(self, "smoother_")
+        if getattr(self, "_chunked", None) is not None:  # fitted on Dask collections
+            from .distributed.dose_response import chunked_local_ess
+
+            return chunked_local_ess(self, self._values(values))
         a = self._treatment
         return dose_support(a, self.weights_, self._values(values))["local_ess"].to_numpy()
 
@@ -841,10 +850,19 @@ def _pseudo_outcomes(
         return y, w
     m = outcome.at_observed if rows is None else outcome.at_observed[rows]
     mbar = outcome.mean_at(a, unit_weights=s, rows=rows)
+    return dr_response(dr_form, y, m, mbar, w, s, s.sum() / w.sum())
+
+
+def dr_response(
+    dr_form: str, y: np.ndarray, m: np.ndarray, mbar: np.ndarray, w: np.ndarray, s: np.ndarray, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The doubly robust response and its smoothing weights from the outcome predictions ``m``, the
+    g-computation curve at the units' doses ``mbar`` and ``scale = sum(s) / sum(w)`` (over all units,
+    so that a chunk of them gives its part of the same sums)."""
     resid = y - m
     if dr_form == "augmented":
         return resid + mbar, w
-    ratio = np.divide(w, s, out=np.zeros_like(w), where=s > 0) * (s.sum() / w.sum())
+    ratio = np.divide(w, s, out=np.zeros_like(w), where=s > 0) * scale
     return ratio * resid + mbar, s
 
 

@@ -218,7 +218,9 @@ class EntropyBalancingWeights(BaseWeights):
             from .distributed.weights import fit_weights
 
             if base_weights is not None:
-                raise TypeError("base_weights are not supported with Dask collections (E2BWeights learns them).")
+                raise TypeError(
+                    "base_weights are not supported with Dask collections (E2BWeights learns them)."
+                )
             return fit_weights(self, X, a, sample_weight)
         X, a, sample_weight = self._validate_inputs(X, a, sample_weight)
         log_base = None

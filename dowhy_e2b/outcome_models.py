@@ -2,7 +2,8 @@ r"""Outcome models :math:`m(x, a) = E[Y \mid X = x, A = a]` for the doubly robus
 
 :class:`FlexibleOutcomeRegressor` is the default: a ridge regression on a cubic spline of the
 treatment, the covariates, their pairwise products and the spline-by-covariate interactions, with
-the penalty chosen by efficient leave-one-out cross-validation. Any scikit-learn regressor can
+the penalty chosen by generalised cross-validation from sufficient statistics
+(:mod:`dowhy_e2b._numerics.ridge`), so that a chunked fit chooses the same one. Any scikit-learn regressor can
 replace it; it is fitted on the matrix ``[X, a]`` (the treatment is the last column).
 
 :func:`cross_fit` fits the model on K-1 folds and predicts on the held-out fold, at each unit's
@@ -17,9 +18,9 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._numerics.ridge import RidgeFit, RidgeStats, ridge_fit
 from ._numerics.splines import make_spline_basis
 
 __all__ = ["ALPHAS", "FlexibleOutcomeRegressor", "OutcomeFit", "cross_fit"]
@@ -41,8 +42,9 @@ class FlexibleOutcomeRegressor(RegressorMixin, BaseEstimator):
     function active only on a few extreme doses stays damped by the penalty. Beyond the doses it
     was fitted on, the dose's main effect continues linearly and its interactions with the
     covariates stay at their boundary values: a held-out unit with an extreme dose does not get a
-    wild prediction. The ridge penalty is chosen among ``alphas`` by efficient leave-one-out
-    cross-validation (:class:`~sklearn.linear_model.RidgeCV`).
+    wild prediction. The ridge penalty (the intercept unpenalised) is chosen among ``alphas`` by
+    weighted generalised cross-validation, computed from the weighted cross-products of the
+    design and the outcome (:func:`~dowhy_e2b._numerics.ridge.ridge_fit`).
 
     Parameters
     ----------
@@ -91,14 +93,13 @@ class FlexibleOutcomeRegressor(RegressorMixin, BaseEstimator):
         F = self._features(X, a)
         self.f_mean_, self.f_scale_ = F.mean(axis=0), self._block_scales(F)
         design = (F - self.f_mean_) / self.f_scale_
-        alphas = ALPHAS if self.alphas is None else np.atleast_1d(np.asarray(self.alphas, dtype=float))
-        if alphas.size == 1:  # a fixed penalty (e.g. a bootstrap refit): no search
-            ridge: Any = Ridge(alpha=float(alphas[0])).fit(design, y, sample_weight=sample_weight)
-            self.alpha_ = float(alphas[0])
-        else:
-            ridge = RidgeCV(alphas=alphas).fit(design, y, sample_weight=sample_weight)
-            self.alpha_ = float(ridge.alpha_)
-        self.coef_, self.intercept_ = np.asarray(ridge.coef_, dtype=float), float(ridge.intercept_)
+        return self._set_ridge(ridge_fit(RidgeStats.of(design, y, sample_weight), self._alphas()))
+
+    def _alphas(self) -> np.ndarray:
+        return ALPHAS if self.alphas is None else np.atleast_1d(np.asarray(self.alphas, dtype=float))
+
+    def _set_ridge(self, fit: RidgeFit) -> FlexibleOutcomeRegressor:
+        self.alpha_, self.coef_, self.intercept_ = fit.alpha, fit.coef, fit.intercept
         return self
 
     def _screen_pairs(self, X: np.ndarray, a: np.ndarray, y: np.ndarray, sample_weight: Any) -> np.ndarray:
@@ -111,7 +112,8 @@ class FlexibleOutcomeRegressor(RegressorMixin, BaseEstimator):
             return pairs
         Zx = (X - self.x_mean_) / self.x_scale_
         main = np.hstack([self.basis_.design(a), Zx])
-        resid = y - RidgeCV(alphas=ALPHAS).fit(main, y, sample_weight=sample_weight).predict(main)
+        main_fit = ridge_fit(RidgeStats.of(main, y, sample_weight), ALPHAS)
+        resid = y - (main @ main_fit.coef + main_fit.intercept)
         prods = Zx[:, pairs[:, 0]] * Zx[:, pairs[:, 1]]
         prods -= prods.mean(axis=0)
         sd = prods.std(axis=0)

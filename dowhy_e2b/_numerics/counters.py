@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["row_folds", "row_poisson", "row_uniforms"]
+__all__ = ["folds_at", "row_folds", "row_poisson", "row_uniforms", "uniforms_at"]
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -28,7 +28,12 @@ def row_uniforms(seed: int, start: int, stop: int, stream: int = 0) -> np.ndarra
     ``stream`` separates independent sequences drawn from the same seed (e.g. one per bootstrap
     replicate).
     """
-    rows = np.arange(start, stop, dtype=np.uint64)
+    return uniforms_at(seed, np.arange(start, stop, dtype=np.uint64), stream)
+
+
+def uniforms_at(seed: int, rows: np.ndarray, stream: int = 0) -> np.ndarray:
+    """:func:`row_uniforms` at the global row indices ``rows`` (any order, any subset)."""
+    rows = np.asarray(rows).astype(np.uint64)
     mixed = np.array([seed & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64) ^ _splitmix64(
         np.array([stream], dtype=np.uint64)
     )
@@ -39,7 +44,12 @@ def row_uniforms(seed: int, start: int, stop: int, stream: int = 0) -> np.ndarra
 
 def row_folds(seed: int, start: int, stop: int, n_folds: int) -> np.ndarray:
     """Fold labels ``0..n_folds-1`` for the rows ``start..stop-1``, uniform and independent."""
-    return np.minimum((row_uniforms(seed, start, stop) * n_folds).astype(np.int64), n_folds - 1)
+    return folds_at(seed, np.arange(start, stop, dtype=np.uint64), n_folds)
+
+
+def folds_at(seed: int, rows: np.ndarray, n_folds: int) -> np.ndarray:
+    """:func:`row_folds` at the global row indices ``rows``."""
+    return np.minimum((uniforms_at(seed, rows) * n_folds).astype(np.int64), n_folds - 1)
 
 
 #: P(N <= k) for N ~ Poisson(1), k = 0..19 (beyond 19 the remaining mass is below 1e-18).

@@ -46,7 +46,9 @@ __all__ = [
     "SplineBasis",
     "fit_penalised",
     "make_spline_basis",
+    "select_penalty",
     "smoother_stats",
+    "spline_basis_from",
 ]
 
 #: Log10 of the penalty grid searched by GCV, relative to ``tr(B'WB) / tr(Omega)``.
@@ -168,6 +170,13 @@ def make_spline_basis(
         if given.size < 2 or not np.all(np.isfinite(given)):
             raise ValueError(f"knots must hold at least two distinct finite values, got {given.tolist()}.")
         inner, lo, hi = given[1:-1], float(given[0]), float(given[-1])
+    return spline_basis_from(lo, hi, inner, degree)
+
+
+def spline_basis_from(lo: float, hi: float, inner: np.ndarray, degree: int = 3) -> SplineBasis:
+    """The basis with boundary knots ``lo``, ``hi`` and interior knots ``inner`` (those strictly
+    inside, without repeats): :func:`make_spline_basis` once its knots are known."""
+    inner = np.asarray(inner, dtype=float)
     inner = np.unique(inner[(inner > lo) & (inner < hi)])
     full = np.concatenate([np.full(degree + 1, lo), inner, np.full(degree + 1, hi)])
     return SplineBasis(knots=full, degree=int(degree))
@@ -283,12 +292,19 @@ class PenalisedProblem:
         Exact leave-one-out for weighted least squares: a unit whose weight dominates its
         neighbourhood has a leverage near one, so a curve that bends to it scores badly.
         """
+        total, weight = self.loo_sums(lams, B, v, w)
+        return total / weight
+
+    def loo_sums(
+        self, lams: np.ndarray, B: np.ndarray, v: np.ndarray, w: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        """The sums over units behind :meth:`loo`, ``(sum_i w_i r_i(lambda)^2, sum_i w_i)``: chunks add up."""
         C = linalg.solve_triangular(self.L, B.T, lower=True).T @ self.U  # (n, q)
         shrink = self.shrinkage(lams)  # (L, q)
         fitted = C @ (shrink * self.z).T  # (n, L)
         lev = w[:, None] * ((C**2) @ shrink.T)
         resid = (v[:, None] - fitted) / np.maximum(1.0 - lev, 1e-8)
-        return (w @ resid**2) / w.sum()
+        return w @ resid**2, float(w.sum())
 
     def fit(self, lam: float, score: float = float("nan")) -> PenalisedFit:
         shrink = 1.0 / (1.0 + lam * self.s)
@@ -324,7 +340,17 @@ def fit_penalised(
     -------
     PenalisedFit
     """
-    problem = PenalisedProblem(stats, omega)
+    return select_penalty(PenalisedProblem(stats, omega), penalty, units)
+
+
+def select_penalty(
+    problem: PenalisedProblem,
+    penalty: float | str = "gcv",
+    units: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    loo_scores: np.ndarray | None = None,
+) -> PenalisedFit:
+    """:func:`fit_penalised` on a built problem; ``loo_scores`` (on :meth:`PenalisedProblem.grid`)
+    stand in for ``units`` when they were summed elsewhere (chunk by chunk)."""
     if not isinstance(penalty, str):
         lam = float(penalty)
         if not lam >= 0:
@@ -335,6 +361,8 @@ def fit_penalised(
     lams = problem.grid()
     if penalty == "gcv":
         scores = problem.gcv(lams)
+    elif loo_scores is not None:
+        scores = np.asarray(loo_scores, dtype=float)
     else:
         if units is None:
             raise ValueError("penalty='loo' needs the units' design, response and weights.")

@@ -120,7 +120,9 @@ class LogSumExp:
         m = max(self.m, other.m)
         u, v = np.exp(self.m - m), np.exp(other.m - m)
         H = None if self.H is None or other.H is None else u * self.H + v * other.H
-        return LogSumExp(m, u * self.s + v * other.s, u * u * self.s2 + v * v * other.s2, u * self.g + v * other.g, H)
+        return LogSumExp(
+            m, u * self.s + v * other.s, u * u * self.s2 + v * v * other.s2, u * self.g + v * other.g, H
+        )
 
     @property
     def lse(self) -> float:

@@ -11,12 +11,14 @@ caller persisted the collections.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._numerics.counters import row_poisson
 from .._validation import FEW_DISTINCT_VALUES, MAX_LEVELS, NEAR_BINARY_SHARE
 from ..exceptions import (
     ColumnTypeError,
@@ -141,7 +143,7 @@ def _load(encoder: Encoder, xp: Any, ap: Any, yp: Any, sp: Any) -> tuple:
             )
     if s is not None and np.any(s < 0):
         raise ValueError("sample_weight must be finite and non-negative.")
-    return X, a, y, s
+    return X, a, y, s, None
 
 
 @dataclass
@@ -167,6 +169,24 @@ class ChunkedData:
     lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     has_y: bool = False
     has_weights: bool = False
+    raw_parts: list = field(default_factory=list)
+
+    def with_encoder(self, encoder: Encoder) -> ChunkedData:
+        """The same partitions loaded with another encoder (e.g. every level of a categorical)."""
+        import dask
+
+        load = dask.delayed(_load, pure=True)
+        parts = [load(encoder, *raw) for raw in self.raw_parts]
+        return ChunkedData(
+            parts,
+            encoder.names,
+            self.frame_names,
+            encoder,
+            self.lengths,
+            self.has_y,
+            self.has_weights,
+            self.raw_parts,
+        )
 
     @property
     def n(self) -> int:
@@ -175,6 +195,33 @@ class ChunkedData:
     @property
     def starts(self) -> np.ndarray:
         return np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(int)
+
+    def resampled(self, seed: int, scale: float = 1.0) -> ChunkedData:
+        """The rows drawn at least once by the Poisson bootstrap replicate ``seed``, their counts
+        times ``scale`` multiplying their sample weights (no copy of the data is built: each chunk
+        keeps its own rows)."""
+        import dask
+
+        take = dask.delayed(_poisson_rows, pure=True)
+        parts = [
+            take(p, int(st), int(seed), float(scale)) for p, st in zip(self.parts, self.starts, strict=True)
+        ]
+        return ChunkedData(
+            parts, self.names, self.frame_names, self.encoder, has_y=self.has_y, has_weights=True
+        )
+
+    def normalised(self, weight_sum: float) -> ChunkedData:
+        """The sample weights rescaled to mean 1 (``weight_sum``: their sum, from :meth:`scan`)."""
+        import dask
+
+        if not self.has_weights:
+            return self
+        scale = dask.delayed(_scale_weights, pure=True)
+        factor = self.n / float(weight_sum)
+        parts = [scale(p, factor) for p in self.parts]
+        return ChunkedData(
+            parts, self.names, self.frame_names, self.encoder, self.lengths, self.has_y, True, []
+        )
 
     def tasks(self, fn: Callable, *params: Any) -> list:
         """One lazy ``fn(chunk, start, *params)`` per chunk (``chunk = (X, a, y, s)``)."""
@@ -231,6 +278,25 @@ class _Extremes:
         return _Extremes(min(self.lo, other.lo), max(self.hi, other.hi))
 
 
+def _poisson_rows(chunk: tuple, start: int, seed: int, scale: float) -> tuple:
+    X, a, y, s, rows = chunk
+    rows = np.arange(start, start + a.size) if rows is None else rows
+    counts = row_poisson(seed, start, start + a.size)
+    keep = counts > 0
+    s_b = counts[keep] * scale * (1.0 if s is None else s[keep])
+    return X[keep], a[keep], None if y is None else y[keep], s_b, rows[keep]
+
+
+def _scale_weights(chunk: tuple, factor: float) -> tuple:
+    X, a, y, s, rows = chunk
+    return X, a, y, s * factor, rows
+
+
+def chunk_rows(chunk: tuple, start: int) -> np.ndarray:
+    """Global indices of a chunk's rows (of the data before any bootstrap draw)."""
+    return np.arange(start, start + chunk[1].size) if chunk[4] is None else chunk[4]
+
+
 def reduce_tasks(level: list) -> Any:
     """Add up lazy partial results in a tree on the cluster and bring the sum to the client."""
     import dask
@@ -241,7 +307,7 @@ def reduce_tasks(level: list) -> Any:
 
 
 def _scan_chunk(chunk: tuple, start: int, index: int | None = None) -> dict:
-    X, a, y, s = chunk
+    X, a, y, s = chunk[:4]
     values, counts = np.unique(a, return_counts=True)
     overflow = values.size > MAX_TRACKED_VALUES
     if overflow:
@@ -365,7 +431,9 @@ def _n_parts(X: Any) -> int:
     return len(X.chunks[0]) if isinstance(X, da.Array) else int(X.npartitions)
 
 
-def chunked(X: Any, a: Any, y: Any = None, sample_weight: Any = None, *, all_levels: bool = False) -> ChunkedData:
+def chunked(
+    X: Any, a: Any, y: Any = None, sample_weight: Any = None, *, all_levels: bool = False
+) -> ChunkedData:
     """Aligned chunks of Dask inputs (``X`` a Dask DataFrame or 2-d array; the others Dask series or
     arrays with the same partitions)."""
     import dask
@@ -392,9 +460,14 @@ def chunked(X: Any, a: Any, y: Any = None, sample_weight: Any = None, *, all_lev
     y_parts = _row_parts(y, X, "outcome")
     s_parts = _row_parts(sample_weight, X, "sample_weight")
     load = dask.delayed(_load, pure=True)
-    parts = [
-        load(encoder, *row) for row in zip(x_parts, a_parts, y_parts, s_parts, strict=True)
-    ]
+    raw = list(zip(x_parts, a_parts, y_parts, s_parts, strict=True))
+    parts = [load(encoder, *row) for row in raw]
     return ChunkedData(
-        parts, names, frame_names, encoder, has_y=y is not None, has_weights=sample_weight is not None
+        parts,
+        names,
+        frame_names,
+        encoder,
+        has_y=y is not None,
+        has_weights=sample_weight is not None,
+        raw_parts=raw,
     )

@@ -14,14 +14,15 @@ Subsets are named by specs evaluated per chunk: ``("all",)`` or ``("fold_not", s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from .._numerics.counters import row_folds
+from .._numerics.counters import folds_at
 from . import option
-from ._data import ChunkedData
+from ._data import ChunkedData, chunk_rows
 
 __all__ = ["chunked_quantiles"]
 
@@ -54,16 +55,18 @@ class _Summary:
         )
 
 
-def subset_masks(specs: list[tuple], start: int, m: int) -> list[np.ndarray]:
-    """Boolean row masks of the subsets ``specs`` for the rows ``start..start+m-1``."""
-    out, folds = [], {}
+def subset_masks(specs: list[tuple], rows: np.ndarray) -> list[np.ndarray]:
+    """Boolean masks of the subsets ``specs`` over the rows with global indices ``rows``."""
+    out: list[np.ndarray] = []
+    folds: dict = {}
+    m = rows.size
     for spec in specs:
         if spec[0] == "all":
             out.append(np.ones(m, dtype=bool))
         elif spec[0] == "fold_not":
             _, seed, n_folds, k = spec
             if (seed, n_folds) not in folds:
-                folds[seed, n_folds] = row_folds(seed, start, start + m, n_folds)
+                folds[seed, n_folds] = folds_at(seed, rows, n_folds)
             out.append(folds[seed, n_folds] != k)
         else:
             raise ValueError(f"unknown subset {spec!r}")
@@ -73,7 +76,7 @@ def subset_masks(specs: list[tuple], start: int, m: int) -> list[np.ndarray]:
 def _summary_chunk(chunk: tuple, start: int, value_fn: Callable, specs: list, cap: int) -> list:
     v = value_fn(chunk, start)
     out = []
-    for mask in subset_masks(specs, start, v.size):
+    for mask in subset_masks(specs, chunk_rows(chunk, start)):
         sel = v[mask]
         if sel.size:
             out.append(_Summary(sel.size, float(sel.min()), float(sel.max()), np.unique(sel)[: cap + 1], cap))
@@ -84,7 +87,7 @@ def _summary_chunk(chunk: tuple, start: int, value_fn: Callable, specs: list, ca
 
 def _bracket_chunk(chunk: tuple, start: int, value_fn: Callable, specs: list, requests: list) -> list:
     v = value_fn(chunk, start)
-    masks = subset_masks(specs, start, v.size)
+    masks = subset_masks(specs, chunk_rows(chunk, start))
     out: list[Any] = []
     for subset, lo, hi, bins in requests:
         sel = v[masks[subset]]
@@ -190,7 +193,10 @@ def chunked_quantiles(
     for s, (gamma, prev, nxt) in enumerate(plans):
         out.append(
             np.array(
-                [_lerp(wanted[s, int(p)], wanted[s, int(x)], float(g)) for g, p, x in zip(gamma, prev, nxt, strict=True)]
+                [
+                    _lerp(wanted[s, int(p)], wanted[s, int(x)], float(g))
+                    for g, p, x in zip(gamma, prev, nxt, strict=True)
+                ]
             )
         )
     return out, summaries

@@ -83,17 +83,17 @@ class FeatureMap:
 
 
 def _first_chunk(chunk: tuple, start: int) -> tuple:
-    X, a, _, s = chunk
+    X, a, _, s = chunk[:4]
     return Moments.of(np.column_stack([a, X]), s), int(a.size if s is None else np.count_nonzero(s))
 
 
 def _second_chunk(chunk: tuple, start: int, fmap: FeatureMap) -> Moments:
-    X, a, _, s = chunk
+    X, a, _, s = chunk[:4]
     return Moments.of(fmap.marginals(X, a), s)
 
 
 def _third_chunk(chunk: tuple, start: int, fmap: FeatureMap) -> tuple:
-    X, a, _, s = chunk
+    X, a, _, s = chunk[:4]
     marg = fmap.marginals(X, a)
     prods = fmap.products(marg)
     C = np.hstack([marg, prods])
@@ -101,7 +101,9 @@ def _third_chunk(chunk: tuple, start: int, fmap: FeatureMap) -> tuple:
     return C.T @ C, w @ prods**2
 
 
-def feature_map(data: ChunkedData, moments: int, treatment_moments: int) -> tuple[FeatureMap, np.ndarray, int]:
+def feature_map(
+    data: ChunkedData, moments: int, treatment_moments: int
+) -> tuple[FeatureMap, np.ndarray, int]:
     """The feature map (three passes), the kept columns (:func:`drop_collinear`) and the rows with
     positive weight."""
     first, n_rows = data.run(_first_chunk)
@@ -149,9 +151,15 @@ class LogBase:
 
 
 def _dual_chunk(
-    chunk: tuple, start: int, fmap: FeatureMap, keep: np.ndarray, lam: np.ndarray, log_base: LogBase, hess: bool
+    chunk: tuple,
+    start: int,
+    fmap: FeatureMap,
+    keep: np.ndarray,
+    lam: np.ndarray,
+    log_base: LogBase,
+    hess: bool,
 ) -> LogSumExp:
-    X, a, _, s = chunk
+    X, a, _, s = chunk[:4]
     C = fmap(X, a)[:, keep]
     return LogSumExp.of(log_base(X, a, s) + C @ lam, C, hessian=hess)
 
@@ -161,7 +169,13 @@ class ChunkedDualState:
     _DualState`), each evaluation one pass over the chunks."""
 
     def __init__(
-        self, data: ChunkedData, fmap: FeatureMap, keep: np.ndarray, log_base: LogBase, ridge: float, hess: bool
+        self,
+        data: ChunkedData,
+        fmap: FeatureMap,
+        keep: np.ndarray,
+        log_base: LogBase,
+        ridge: float,
+        hess: bool,
     ):
         self.data, self.fmap, self.keep, self.log_base = data, fmap, keep, log_base
         self.ridge, self.with_hessian = ridge, hess
@@ -224,7 +238,7 @@ class WeightFunction:
 
 
 def _weights_of(chunk: tuple, fn: WeightFunction) -> np.ndarray:
-    X, a, _, s = chunk
+    X, a, _, s = chunk[:4]
     return fn(X, a, s)
 
 
@@ -249,7 +263,11 @@ def _groups_chunk(chunk: tuple, start: int, groups: dict) -> dict:
         block = X[:, cols]
         total = block.sum(axis=1)
         out[source] = np.array(
-            [float(np.all((block == 0) | (block == 1))), float(total.max(initial=0)), float(total.min(initial=1))]
+            [
+                float(np.all((block == 0) | (block == 1))),
+                float(total.max(initial=0)),
+                float(total.min(initial=1)),
+            ]
         )
     return {k: _GroupFlags(*v) for k, v in out.items()}
 
@@ -262,7 +280,9 @@ class _GroupFlags:
 
     def __add__(self, other: _GroupFlags) -> _GroupFlags:
         return _GroupFlags(
-            min(self.binary, other.binary), max(self.max_total, other.max_total), min(self.min_total, other.min_total)
+            min(self.binary, other.binary),
+            max(self.max_total, other.max_total),
+            min(self.min_total, other.min_total),
         )
 
 
@@ -273,7 +293,7 @@ def _table_x(X: np.ndarray, names: list[str], groups: dict) -> np.ndarray:
 
 
 def _table_moments_chunk(chunk: tuple, start: int, names: list, groups: dict, fn: WeightFunction) -> tuple:
-    X, a, _, s = chunk
+    X, a, _, s = chunk[:4]
     Xt = _table_x(X, names, groups)
     w = fn(X, a, s)
     distinct = [_Few(np.unique(Xt[:, j])[:3]) for j in range(Xt.shape[1])]
@@ -289,9 +309,16 @@ class _Few:
 
 
 def _table_corr_chunk(
-    chunk: tuple, start: int, names: list, groups: dict, fn: WeightFunction, centre: np.ndarray, scale: np.ndarray, moments: int
+    chunk: tuple,
+    start: int,
+    names: list,
+    groups: dict,
+    fn: WeightFunction,
+    centre: np.ndarray,
+    scale: np.ndarray,
+    moments: int,
 ) -> list:
-    X, a, _, s = chunk
+    X, a, _, s = chunk[:4]
     Z = (_table_x(X, names, groups) - centre) / scale
     w = fn(X, a, s)
     return [(CoMoments.of(a, Z**k), CoMoments.of(a, Z**k, w)) for k in range(1, moments + 1)]
@@ -310,7 +337,9 @@ def chunked_balance_table(data: ChunkedData, fn: WeightFunction, names: list[str
     if candidates:
         flags = data.run(_groups_chunk, candidates)
         groups = {
-            k: candidates[k] for k, f in flags.items() if f.binary == 1.0 and f.max_total <= 1 and f.min_total == 0
+            k: candidates[k]
+            for k, f in flags.items()
+            if f.binary == 1.0 and f.max_total <= 1 and f.min_total == 0
         }
     table_names = list(names)
     if groups:
@@ -327,14 +356,21 @@ def chunked_balance_table(data: ChunkedData, fn: WeightFunction, names: list[str
     for unweighted, weighted in data.run(_table_corr_chunk, names, groups, fn, mom.mean, scale, int(moments)):
         sd_k = np.sqrt(unweighted.m2_v / unweighted.weight)
         shift = weighted.mean_v - unweighted.mean_v
-        stats.append((unweighted.corr(), weighted.corr(), np.where(sd_k > 0, shift / np.where(sd_k > 0, sd_k, 1.0), 0.0)))
+        stats.append(
+            (
+                unweighted.corr(),
+                weighted.corr(),
+                np.where(sd_k > 0, shift / np.where(sd_k > 0, sd_k, 1.0), 0.0),
+            )
+        )
     binary = np.array([d.values.size <= 2 for d in distinct], dtype=bool)
     return balance_rows(table_names, binary, stats, float(ess[0] ** 2 / ess[1]) if ess[1] > 0 else 0.0)
 
 
-def _check(est: Any, data: ChunkedData, fn: WeightFunction, method: str, moments: int, warn: bool, advice: str = "") -> Any:
-    names = list(data.names) if data.frame_names is None else [str(c) for c in data.frame_names]
-    table = chunked_balance_table(data, fn, names, moments)
+def _check(
+    est: Any, data: ChunkedData, fn: WeightFunction, method: str, moments: int, warn: bool, advice: str = ""
+) -> Any:
+    table = chunked_balance_table(data, fn, list(data.names), moments)
     check = balance_check_from_table(table, data.n, method=method)
     est.balance_check_ = check
     if warn:
@@ -367,13 +403,22 @@ def _prepare(est: Any, X: Any, a: Any, sample_weight: Any) -> tuple[ChunkedData,
     return data, scan
 
 
-def fit_weights(est: Any, X: Any, a: Any, sample_weight: Any = None, log_base_model: Any = None) -> Any:
+def fit_weights(est: Any, X: Any, a: Any, sample_weight: Any = None) -> Any:
     """Fit the weighting estimator ``est`` on Dask inputs; sets the attributes the in-memory ``fit``
     sets, with ``weights_`` a lazy Dask array. Returns ``est``."""
+    data, _ = _prepare(est, X, a, sample_weight)
+    return fit_weights_data(est, data)
+
+
+def fit_weights_data(est: Any, data: ChunkedData, log_base_model: Any = None, named: bool = False) -> Any:
+    """:func:`fit_weights` on scanned chunks (``named``: the covariates carry ``data.names``, as the
+    dose-response pipeline passes them)."""
     from ..entropy import EntropyBalancingWeights
     from ..gps import GPSWeights, UnitWeights
 
-    data, _ = _prepare(est, X, a, sample_weight)
+    if named:
+        est.n_features_in_ = len(data.names)
+        est.feature_names_in_ = np.asarray(data.names, dtype=object)
     if isinstance(est, EntropyBalancingWeights):
         return _fit_entropy(est, data, LogBase(log_base_model))
     if isinstance(est, GPSWeights):
@@ -442,7 +487,12 @@ def _fit_entropy(est: Any, data: ChunkedData, log_base: LogBase) -> Any:
     est.dropped_features_ = tuple(nm for i, nm in enumerate(names) if i not in set(keep))
     est.weight_function_ = fn
     est.weights_ = lazy_weights(data, fn)
-    logger.debug("chunked entropy balancing: %d constraints, %d iterations, %d passes", keep.size, n_iter, state.n_evals)
+    logger.debug(
+        "chunked entropy balancing: %d constraints, %d iterations, %d passes",
+        keep.size,
+        n_iter,
+        state.n_evals,
+    )
     if not solved:
         target = bound + float(est.tol)
         msg = balance_failure_message("entropy balancing", max_abs, target, ess, data.n)
@@ -467,19 +517,19 @@ def _gps_log_weights(X: np.ndarray, a: np.ndarray, p: dict) -> np.ndarray:
 
 
 def _cross_chunk(chunk: tuple, start: int, centre: np.ndarray) -> np.ndarray:
-    X, a, _, s = chunk
+    X, a, _, s = chunk[:4]
     V = np.column_stack([X, a]) - centre
     return (V if s is None else V * s[:, None]).T @ V
 
 
 def _resid_chunk(chunk: tuple, start: int, coef: np.ndarray, intercept: float) -> float:
-    X, a, _, s = chunk
+    X, a, _, s = chunk[:4]
     r = a - (X @ coef + intercept)
     return float(r @ r) if s is None else float(s @ r**2)
 
 
 def _max_chunk(chunk: tuple, start: int, params: dict) -> _Max:
-    X, a, _, _ = chunk
+    X, a, _, _ = chunk[:4]
     return _Max(float(_gps_log_weights(X, a, params).max(initial=-np.inf)))
 
 
@@ -492,7 +542,7 @@ class _Max:
 
 
 def _gps_values(chunk: tuple, start: int, params: dict) -> np.ndarray:
-    X, a, _, _ = chunk
+    X, a, _, _ = chunk[:4]
     return np.exp(_gps_log_weights(X, a, params) - params["max"])
 
 
@@ -503,7 +553,9 @@ def _fit_gps(est: Any, data: ChunkedData) -> WeightFunction:
     from sklearn.utils.validation import check_scalar
 
     if est.clip_quantile is not None:
-        check_scalar(est.clip_quantile, "clip_quantile", Real, min_val=0.5, max_val=1.0, include_boundaries="right")
+        check_scalar(
+            est.clip_quantile, "clip_quantile", Real, min_val=0.5, max_val=1.0, include_boundaries="right"
+        )
     if est.regressor is not None and not (
         type(est.regressor) is LinearRegression and est.regressor.get_params()["fit_intercept"]
     ):

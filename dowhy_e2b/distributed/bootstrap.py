@@ -1,0 +1,1 @@
+"""Bootstrap replicates of the chunked pipeline (placeholder)."""
