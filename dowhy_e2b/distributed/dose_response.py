@@ -258,6 +258,7 @@ def fit_curve(
     doses: np.ndarray,
     knots: dict,
     alphas: Any = None,
+    check: bool = True,
 ) -> ChunkedCurve:
     """Weights, outcome models, g-computation and smoother on ``data`` (knots given: ``knots["curve"]``
     is ``(lo, hi, inner)``, ``knots[k]`` that of fold model ``k``)."""
@@ -265,7 +266,7 @@ def fit_curve(
     if weighter is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DiscreteTreatmentWarning)
-            fit_weights_data(weighter, data, named=True)
+            fit_weights_data(weighter, data, named=True, check=check)
         fn = weighter.weight_function_
     models: list = []
     mbar = None
@@ -310,7 +311,7 @@ def _knot_probs(n_knots: int, distinct: int) -> np.ndarray:
 
 
 def plan_knots(
-    est: Any, data: ChunkedData, seed: int | None, K: int, grid_probs: bool
+    est: Any, data: ChunkedData, seed: int | None, K: int, grid_probs: bool, curve_knots: bool = True
 ) -> tuple[dict, np.ndarray | None]:
     """Exact quantiles: the curve's knots, each fold model's knots and the dose grid's percentiles."""
     specs: list[tuple] = [("all",)]
@@ -321,13 +322,15 @@ def plan_knots(
     from .quantiles import _summary_chunk
 
     summaries = data.run(_summary_chunk, treatment_values, specs, cap)
-    probs = [_knot_probs(int(est.n_knots), summaries[0].distinct.size)]
+    probs = [_knot_probs(int(est.n_knots), summaries[0].distinct.size) if curve_knots else np.zeros(0)]
     if grid_probs:
         probs[0] = np.concatenate([probs[0], [0.05, 0.95]])
     reg_knots = int(est._regressor().n_knots)
     for s in summaries[1:]:
         probs.append(_knot_probs(int(min(reg_knots, max(s.distinct.size, 2))), s.distinct.size))
-    quantiles, summaries = chunked_quantiles(data, treatment_values, specs, probs, distinct_cap=cap)
+    quantiles, summaries = chunked_quantiles(
+        data, treatment_values, specs, probs, distinct_cap=cap, summaries=summaries
+    )
     out: dict = {}
     q0 = quantiles[0]
     grid = None

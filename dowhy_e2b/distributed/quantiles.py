@@ -113,6 +113,7 @@ def chunked_quantiles(
     specs: list[tuple],
     probs: list[np.ndarray],
     distinct_cap: int = 64,
+    summaries: list | None = None,
 ) -> tuple[list[np.ndarray], list[_Summary]]:
     """``numpy.quantile(values[subset], probs[i])`` for every subset ``specs[i]``, exactly.
 
@@ -127,6 +128,8 @@ def chunked_quantiles(
         The probabilities wanted in each subset.
     distinct_cap : int
         Distinct values are counted up to this many.
+    summaries : list, optional
+        The subsets' summaries if a pass already computed them (``_summary_chunk``).
 
     Returns
     -------
@@ -135,7 +138,8 @@ def chunked_quantiles(
         Per subset: ``count``, ``lo``, ``hi`` and ``distinct`` (the first ``distinct_cap + 1``
         distinct values, sorted).
     """
-    summaries = data.run(_summary_chunk, value_fn, specs, int(distinct_cap))
+    if summaries is None:
+        summaries = data.run(_summary_chunk, value_fn, specs, int(distinct_cap))
     bins = int(option("quantile-bins"))
     # Every order statistic wanted: (subset, rank) -> value.
     wanted: dict[tuple[int, int], float] = {}

@@ -410,9 +410,12 @@ def fit_weights(est: Any, X: Any, a: Any, sample_weight: Any = None) -> Any:
     return fit_weights_data(est, data)
 
 
-def fit_weights_data(est: Any, data: ChunkedData, log_base_model: Any = None, named: bool = False) -> Any:
+def fit_weights_data(
+    est: Any, data: ChunkedData, log_base_model: Any = None, named: bool = False, check: bool = True
+) -> Any:
     """:func:`fit_weights` on scanned chunks (``named``: the covariates carry ``data.names``, as the
-    dose-response pipeline passes them)."""
+    dose-response pipeline passes them; ``check=False`` skips the balance check where it cannot
+    change the weights, e.g. in a bootstrap replicate)."""
     from ..entropy import EntropyBalancingWeights
     from ..gps import GPSWeights, UnitWeights
 
@@ -420,7 +423,7 @@ def fit_weights_data(est: Any, data: ChunkedData, log_base_model: Any = None, na
         est.n_features_in_ = len(data.names)
         est.feature_names_in_ = np.asarray(data.names, dtype=object)
     if isinstance(est, EntropyBalancingWeights):
-        return _fit_entropy(est, data, LogBase(log_base_model))
+        return _fit_entropy(est, data, LogBase(log_base_model), check or est.on_failure == "raise")
     if isinstance(est, GPSWeights):
         fn = _fit_gps(est, data)
     elif type(est) is UnitWeights:
@@ -433,7 +436,8 @@ def fit_weights_data(est: Any, data: ChunkedData, log_base_model: Any = None, na
         )
     est.weight_function_ = fn
     est.weights_ = lazy_weights(data, fn)
-    _check(est, data, fn, est.method_label, 1, warn=True, advice=est.balance_advice)
+    if check:
+        _check(est, data, fn, est.method_label, 1, warn=True, advice=est.balance_advice)
     return est
 
 
@@ -451,7 +455,7 @@ def _ess(data: ChunkedData, fn: WeightFunction) -> float:
     return float(s1**2 / s2) if s2 > 0 else 0.0
 
 
-def _fit_entropy(est: Any, data: ChunkedData, log_base: LogBase) -> Any:
+def _fit_entropy(est: Any, data: ChunkedData, log_base: LogBase, check_balance: bool = True) -> Any:
     from ..entropy import balance_failure_message
 
     est._check_params()
@@ -499,6 +503,9 @@ def _fit_entropy(est: Any, data: ChunkedData, log_base: LogBase) -> Any:
         if est.on_failure == "raise":
             raise BalanceError(msg)
         warnings.warn(msg, ConvergenceWarning, stacklevel=4)
+    if not check_balance:
+        est.converged_ = solved
+        return est
     check = _check(est, data, fn, est.method_label, moments, warn=False)
     est.converged_ = bool(solved and check.corr_ok)
     if not est.converged_ and est.on_failure == "raise":
