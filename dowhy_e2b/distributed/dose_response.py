@@ -105,9 +105,10 @@ def fit_outcome_models(
     knots: list,
     d: int,
     alphas: Any = None,
-) -> list[FlexibleOutcomeRegressor]:
+) -> tuple[list[FlexibleOutcomeRegressor], list[RidgeStats]]:
     """The cross-fitting models of :func:`~dowhy_e2b.outcome_models.cross_fit`, model ``k`` fitted
-    on the rows outside fold ``k`` (three passes). ``knots[k]``: ``(lo, hi, inner)`` of its basis."""
+    on the rows outside fold ``k`` (three passes), and their ridge statistics. ``knots[k]``:
+    ``(lo, hi, inner)`` of its basis."""
     per_fold = data.run(_fold_x_chunk, seed, K)
     models = []
     for k in range(K):
@@ -129,9 +130,10 @@ def fit_outcome_models(
         models.append(model)
     for model, mom in zip(models, data.run(_fold_f_chunk, seed, models), strict=True):
         model.f_mean_, model.f_scale_ = mom.mean, _block_scales(model, mom)
-    for model, stats in zip(models, data.run(_fold_ridge_chunk, seed, models), strict=True):
-        model._set_ridge(ridge_fit(stats, model._alphas()))
-    return models
+    stats = data.run(_fold_ridge_chunk, seed, models)
+    for model, st in zip(models, stats, strict=True):
+        model._set_ridge(ridge_fit(st, model._alphas()))
+    return models, stats
 
 
 def _clone(regressor: Any, alphas: Any) -> FlexibleOutcomeRegressor:
@@ -245,6 +247,7 @@ class ChunkedCurve:
     smoother: Any
     spec: CurveSpec
     weight_sums: np.ndarray
+    ridge_stats: list | None = None
 
 
 def fit_curve(
@@ -269,9 +272,10 @@ def fit_curve(
             fit_weights_data(weighter, data, named=True, check=check)
         fn = weighter.weight_function_
     models: list = []
+    ridge_stats = None
     mbar = None
     if stage == "doubly_robust":
-        models = fit_outcome_models(
+        models, ridge_stats = fit_outcome_models(
             data, est._regressor(), seed, K, [knots[k] for k in range(K)], len(data.names), alphas
         )
         total, s_sum = data.run(_gcomp_chunk, seed, models, doses)
@@ -301,7 +305,7 @@ def fit_curve(
         loo = total / weight
     fit = select_penalty(problem, est.penalty, loo_scores=loo)
     smoother.coef_, smoother.penalty_, smoother.edf_ = fit.coef, fit.penalty, fit.edf
-    return ChunkedCurve(weighter, fn, models, smoother, spec, sums)
+    return ChunkedCurve(weighter, fn, models, smoother, spec, sums, ridge_stats)
 
 
 # -- the estimator ----------------------------------------------------------------------------------
