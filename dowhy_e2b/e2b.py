@@ -34,6 +34,7 @@ from ._torch.loss import CurveLoss
 from ._torch.network import LinearBaseWeights, MLPBaseWeights
 from ._torch.training import TrainResult, train_base_weights
 from ._validation import as_float_vector, check_dose_grid
+from .distributed import is_dask
 from .entropy import balance_failure_message
 from .exceptions import BalanceError, ConvergenceWarning
 
@@ -329,6 +330,10 @@ class E2BWeights(BaseWeights):
         """
         start = time.perf_counter()
         self._check_params()
+        if is_dask(X):  # train on a sample, balance every row chunk by chunk: dowhy_e2b.distributed
+            from .distributed.weights import fit_weights
+
+            return fit_weights(self, X, a, sample_weight, y=y)
         if self.n_threads is None:
             return self._fit(X, a, y, sample_weight, start)
         threads = torch.get_num_threads()

@@ -28,7 +28,7 @@ from ..exceptions import (
     TooManyLevelsError,
 )
 
-__all__ = ["ChunkedData", "add", "chunked"]
+__all__ = ["ChunkedData", "Gathered", "add", "chunked"]
 
 #: Chunks added up per task of the tree reduction.
 FAN_IN = 8
@@ -249,6 +249,16 @@ class ChunkedData:
         if self.n == 0:
             raise EmptyDataError("X has no rows: there is nothing to balance.")
         return out
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """Rows brought to the client: partial results concatenate."""
+
+    values: np.ndarray
+
+    def __add__(self, other: Gathered) -> Gathered:
+        return Gathered(np.concatenate([self.values, other.values]))
 
 
 @dataclass(frozen=True)

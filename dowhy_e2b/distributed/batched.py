@@ -84,7 +84,7 @@ class _Plan:
         return out
 
     def matvec(self, chunk: tuple, start: int, P: np.ndarray) -> np.ndarray:
-        """:math:`D_k^\top \mathrm{diag}(s c_b) D_k p_{kb}` over the rows outside fold ``k``, for every
+        """:math:`D_k^\top \\mathrm{diag}(s c_b) D_k p_{kb}` over the rows outside fold ``k``, for every
         model ``k`` and replicate ``b`` (``P``: (K, p + 1, B))."""
         X, a, _, s = chunk[:4]
         c = multipliers(self.seeds, start, a.size)

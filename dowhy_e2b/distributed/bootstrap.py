@@ -39,7 +39,6 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
 
 from .._numerics.counters import row_poisson
 from ..exceptions import BalanceWarning, ConvergenceWarning, DiscreteTreatmentWarning
@@ -86,16 +85,19 @@ def chunked_bootstrap(est: Any, data: Any, curve: Any, n_bootstrap: int | None =
 
 
 def _batchable(est: Any) -> bool:
+    """Whether the batched replicates reproduce the exact ones' weights: unit weights, and entropy
+    balancing (E2B's final balancing included) without a ridge or bound, whose solution does not
+    depend on the features' scaling."""
     from ..e2b import E2BWeights
     from ..entropy import EntropyBalancingWeights
     from ..gps import UnitWeights
 
     w = est.weighter_
-    return (
-        w is None
-        or type(w) is UnitWeights
-        or (isinstance(w, EntropyBalancingWeights) and not isinstance(w, E2BWeights) and not w.max_imbalance)
-    )
+    if w is None or type(w) is UnitWeights:
+        return True
+    if isinstance(w, E2BWeights):
+        return not float(w.ridge_)
+    return isinstance(w, EntropyBalancingWeights) and not w.max_imbalance and not w.ridge
 
 
 def _exact_replicate(est: Any, data: Any, curve: Any, seed: int) -> np.ndarray | str:
@@ -107,7 +109,7 @@ def _exact_replicate(est: Any, data: Any, curve: Any, seed: int) -> np.ndarray |
         scan = view.scan()
         view = view.normalised(scan["weight_sum"])
         constant = not scan["range"].hi > scan["range"].lo
-        weighter = None if est.weighter_ is None or constant else clone(est.weighter_)
+        weighter = None if est.weighter_ is None or constant else est.weighter_
         stage = est.outcome_stage_
         knots = {}
         if stage == "doubly_robust":
@@ -127,6 +129,7 @@ def _exact_replicate(est: Any, data: Any, curve: Any, seed: int) -> np.ndarray |
             knots=knots,
             alphas=alphas,
             check=False,
+            replicate=True,
         )
         return rep.smoother.coef_
     except (ValueError, np.linalg.LinAlgError) as err:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._numerics.counters import folds_at
@@ -262,11 +263,24 @@ def fit_curve(
     knots: dict,
     alphas: Any = None,
     check: bool = True,
+    replicate: bool = False,
 ) -> ChunkedCurve:
     """Weights, outcome models, g-computation and smoother on ``data`` (knots given: ``knots["curve"]``
     is ``(lo, hi, inner)``, ``knots[k]`` that of fold model ``k``)."""
     fn = None
-    if weighter is not None:
+    if weighter is not None and replicate:
+        # A bootstrap replicate: the weights re-estimated as the fitted weighter's weights_for does
+        # (E2B keeps its trained model; the others refit from scratch).
+        from ..e2b import E2BWeights
+        from .e2b import balance_with
+
+        if isinstance(weighter, E2BWeights):
+            fn = balance_with(weighter, data, check=False).weight_function_
+        else:
+            weighter = clone(weighter)
+            fit_weights_data(weighter, data, named=True, check=check)
+            fn = weighter.weight_function_
+    elif weighter is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DiscreteTreatmentWarning)
             fit_weights_data(weighter, data, named=True, check=check)

@@ -22,20 +22,12 @@ import numpy as np
 
 from .._numerics.counters import folds_at
 from . import option
-from ._data import ChunkedData, chunk_rows
+from ._data import ChunkedData, Gathered, chunk_rows
 
 __all__ = ["chunked_quantiles"]
 
 #: A bracket holding at most this many values is brought to the client.
 GATHER_LIMIT = 20000
-
-
-@dataclass(frozen=True)
-class _Gathered:
-    values: np.ndarray
-
-    def __add__(self, other: _Gathered) -> _Gathered:
-        return _Gathered(np.concatenate([self.values, other.values]))
 
 
 @dataclass(frozen=True)
@@ -93,7 +85,7 @@ def _bracket_chunk(chunk: tuple, start: int, value_fn: Callable, specs: list, re
         sel = v[masks[subset]]
         sel = sel[(sel >= lo) & (sel <= hi)]
         if bins == 0:
-            out.append(_Gathered(sel))
+            out.append(Gathered(sel))
         else:
             edges = np.linspace(lo, hi, bins + 1)
             idx = np.clip(np.searchsorted(edges, sel, side="right") - 1, 0, bins - 1)

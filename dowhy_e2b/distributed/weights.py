@@ -379,10 +379,10 @@ def _check(
 
 
 # -- estimators ----------------------------------------------------------------------------------
-def _prepare(est: Any, X: Any, a: Any, sample_weight: Any) -> tuple[ChunkedData, dict]:
+def _prepare(est: Any, X: Any, a: Any, sample_weight: Any, y: Any = None) -> tuple[ChunkedData, dict]:
     if getattr(X, "ndim", 0) == 2 and hasattr(X, "columns"):
         check_numeric_frame(X._meta_nonempty)
-    data = chunked(X, a, None, sample_weight)
+    data = chunked(X, a, y, sample_weight)
     scan = data.scan()
     if data.n < 2:
         raise ValueError(f"Found array with {data.n} sample(s) while a minimum of 2 is required.")
@@ -403,10 +403,10 @@ def _prepare(est: Any, X: Any, a: Any, sample_weight: Any) -> tuple[ChunkedData,
     return data, scan
 
 
-def fit_weights(est: Any, X: Any, a: Any, sample_weight: Any = None) -> Any:
+def fit_weights(est: Any, X: Any, a: Any, sample_weight: Any = None, y: Any = None) -> Any:
     """Fit the weighting estimator ``est`` on Dask inputs; sets the attributes the in-memory ``fit``
     sets, with ``weights_`` a lazy Dask array. Returns ``est``."""
-    data, _ = _prepare(est, X, a, sample_weight)
+    data, _ = _prepare(est, X, a, sample_weight, y)
     return fit_weights_data(est, data)
 
 
@@ -416,12 +416,17 @@ def fit_weights_data(
     """:func:`fit_weights` on scanned chunks (``named``: the covariates carry ``data.names``, as the
     dose-response pipeline passes them; ``check=False`` skips the balance check where it cannot
     change the weights, e.g. in a bootstrap replicate)."""
+    from ..e2b import E2BWeights
     from ..entropy import EntropyBalancingWeights
     from ..gps import GPSWeights, UnitWeights
 
     if named:
         est.n_features_in_ = len(data.names)
         est.feature_names_in_ = np.asarray(data.names, dtype=object)
+    if isinstance(est, E2BWeights):
+        from .e2b import fit_e2b_data
+
+        return fit_e2b_data(est, data, check=check)
     if isinstance(est, EntropyBalancingWeights):
         return _fit_entropy(est, data, LogBase(log_base_model), check or est.on_failure == "raise")
     if isinstance(est, GPSWeights):
@@ -455,7 +460,9 @@ def _ess(data: ChunkedData, fn: WeightFunction) -> float:
     return float(s1**2 / s2) if s2 > 0 else 0.0
 
 
-def _fit_entropy(est: Any, data: ChunkedData, log_base: LogBase, check_balance: bool = True) -> Any:
+def _fit_entropy(
+    est: Any, data: ChunkedData, log_base: LogBase, check_balance: bool = True, method: str | None = None
+) -> Any:
     from ..entropy import balance_failure_message
 
     est._check_params()
@@ -499,14 +506,14 @@ def _fit_entropy(est: Any, data: ChunkedData, log_base: LogBase, check_balance: 
     )
     if not solved:
         target = bound + float(est.tol)
-        msg = balance_failure_message("entropy balancing", max_abs, target, ess, data.n)
+        msg = balance_failure_message(method or "entropy balancing", max_abs, target, ess, data.n)
         if est.on_failure == "raise":
             raise BalanceError(msg)
         warnings.warn(msg, ConvergenceWarning, stacklevel=4)
     if not check_balance:
         est.converged_ = solved
         return est
-    check = _check(est, data, fn, est.method_label, moments, warn=False)
+    check = _check(est, data, fn, method or est.method_label, moments, warn=False)
     est.converged_ = bool(solved and check.corr_ok)
     if not est.converged_ and est.on_failure == "raise":
         raise BalanceError(check.summary() + " " + est._advice())
