@@ -89,7 +89,8 @@ class SplineBasis:
         return np.unique(self.knots)
 
     def _spline(self, deriv: int) -> BSpline:
-        spline = BSpline(self.knots, np.eye(self.n_basis), self.degree, extrapolate=False)
+        # A copy: knots unpickled on a Dask worker are read-only, which SciPy's evaluator refuses.
+        spline = BSpline(np.array(self.knots, dtype=float), np.eye(self.n_basis), self.degree, extrapolate=False)
         return spline.derivative(deriv) if deriv else spline
 
     def design(self, x: np.ndarray, deriv: int = 0) -> np.ndarray:
