@@ -90,7 +90,9 @@ class SplineBasis:
 
     def _spline(self, deriv: int) -> BSpline:
         # A copy: knots unpickled on a Dask worker are read-only, which SciPy's evaluator refuses.
-        spline = BSpline(np.array(self.knots, dtype=float), np.eye(self.n_basis), self.degree, extrapolate=False)
+        spline = BSpline(
+            np.array(self.knots, dtype=float), np.eye(self.n_basis), self.degree, extrapolate=False
+        )
         return spline.derivative(deriv) if deriv else spline
 
     def design(self, x: np.ndarray, deriv: int = 0) -> np.ndarray:

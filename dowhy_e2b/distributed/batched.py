@@ -27,33 +27,42 @@ from .bootstrap import multipliers
 
 __all__ = ["batched_replicates"]
 
-#: Chord steps at most; a replicate still above the tolerance then fails (its message says so).
+#: Passes at most; a replicate still above the tolerance then fails (its message says so).
 MAX_STEPS = 100
+#: Chord steps before a replicate still above the tolerance switches to Newton steps.
+CHORD_STEPS = 8
 #: Rows per block when forming the smoother's Gram matrices of all replicates.
 BLOCK_ROWS = 8192
 
 
 @dataclass(frozen=True)
 class _LSEBatch:
-    """:class:`~dowhy_e2b.distributed._chunks.LogSumExp` of every replicate (columns)."""
+    """:class:`~dowhy_e2b.distributed._chunks.LogSumExp` of every replicate (columns); the Hessian
+    sums only for the replicates ``asked`` (``H``: (asked, k, k))."""
 
     m: np.ndarray
     s: np.ndarray
     g: np.ndarray
+    asked: np.ndarray
+    H: np.ndarray
 
     @classmethod
-    def of(cls, Z: np.ndarray, C: np.ndarray) -> _LSEBatch:
+    def of(cls, Z: np.ndarray, C: np.ndarray, asked: np.ndarray) -> _LSEBatch:
         m = Z.max(axis=0, initial=-np.inf)
         safe = np.where(np.isfinite(m), m, 0.0)
         E = np.exp(Z - safe)
-        return cls(m, E.sum(axis=0), C.T @ E)
+        H = np.stack([(C * E[:, b, None]).T @ C for b in np.flatnonzero(asked)] or [np.zeros((0, 0))])
+        return cls(m, E.sum(axis=0), C.T @ E, asked, H)
 
     def __add__(self, other: _LSEBatch) -> _LSEBatch:
         m = np.maximum(self.m, other.m)
         safe = np.where(np.isfinite(m), m, 0.0)
         u = np.where(np.isfinite(self.m), np.exp(self.m - safe), 0.0)
         v = np.where(np.isfinite(other.m), np.exp(other.m - safe), 0.0)
-        return _LSEBatch(m, u * self.s + v * other.s, u * self.g + v * other.g)
+        H = self.H
+        if self.asked.any():
+            H = self.H * u[self.asked][:, None, None] + other.H * v[self.asked][:, None, None]
+        return _LSEBatch(m, u * self.s + v * other.s, u * self.g + v * other.g, self.asked, H)
 
     @property
     def lse(self) -> np.ndarray:
@@ -135,9 +144,9 @@ class _Plan:
         C = e["fmap"](X, a)[:, e["keep"]]
         return e["log_base"](X, a, s)[:, None] + log_c + C @ Lam, C
 
-    def chord(self, chunk: tuple, start: int, Lam: np.ndarray) -> _LSEBatch:
+    def chord(self, chunk: tuple, start: int, Lam: np.ndarray, asked: np.ndarray | None = None) -> _LSEBatch:
         Z, C = self.log_p(chunk, start, Lam)
-        return _LSEBatch.of(Z, C)
+        return _LSEBatch.of(Z, C, np.zeros(Z.shape[1], dtype=bool) if asked is None else asked)
 
     def responses(self, chunk: tuple, start: int, state: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(design, v, smoothing weights)`` of every replicate (rows × replicates for ``v``, weights)."""
@@ -245,32 +254,54 @@ def _targets(setup: dict, fmap: Any, keep: np.ndarray, names_d: int) -> np.ndarr
 
 
 def _solve_duals(data: Any, plan: _Plan, setup: dict, weighter: Any) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Every replicate's dual from the point fit's: chord steps with the point fit's Hessian; a
+    replicate whose imbalance is still above the tolerance after :data:`CHORD_STEPS` steps switches to
+    Newton steps with its own Hessian (computed in the same passes, for it alone); a step that does
+    not reduce the imbalance is halved."""
     e = plan.entropy
     point: LogSumExp = setup["point"]
     g = point.g / point.s
-    H = point.H / point.s - np.outer(g, g)
-    factor = linalg.cho_factor(H + 1e-12 * np.trace(H) / max(H.shape[0], 1) * np.eye(H.shape[0]))
+    H0 = point.H / point.s - np.outer(g, g)
+    k = H0.shape[0]
+    factor = linalg.cho_factor(H0 + 1e-12 * np.trace(H0) / max(k, 1) * np.eye(k))
     T = _targets(setup, e["fmap"], e["keep"], len(data.names))
     B = T.shape[1]
-    Lam = np.repeat(e["lam"][:, None], B, axis=1)
-    step = np.ones(B)
     tol = float(weighter.tol) * 1e-3
-    best_res = np.full(B, np.inf)
-    best_lam, best_lse = Lam.copy(), np.zeros(B)
-    direction = np.zeros_like(Lam)
-    for _ in range(MAX_STEPS):
-        batch = data.run(_call, plan, "chord", Lam)
+    best_lam, best_lse = np.repeat(e["lam"][:, None], B, axis=1), np.zeros(B)
+    best_res, best_H = np.full(B, np.inf), np.full((B, k, k), np.nan)
+    direction, step = np.zeros((k, B)), np.ones(B)
+    newton = np.zeros(B, dtype=bool)
+    Lam, asked = best_lam.copy(), np.zeros(B, dtype=bool)
+    for it in range(MAX_STEPS):
+        batch = data.run(_call, plan, "chord", Lam, asked)
         grad = batch.g / batch.s - T
         res = np.abs(grad).max(axis=0)
-        better = res < best_res
+        # The same point evaluated again for its Hessian counts as accepted.
+        better = (res < best_res) | (asked & (res <= best_res))
         best_res = np.where(better, res, best_res)
         best_lam[:, better], best_lse[better] = Lam[:, better], batch.lse[better]
+        for j, b in enumerate(np.flatnonzero(asked)):
+            if better[b]:  # the replicate's Hessian at its accepted point
+                mean = batch.g[:, b] / batch.s[b]
+                best_H[b] = batch.H[j] / batch.s[b] - np.outer(mean, mean)
         if np.all(best_res <= tol):
             break
-        # A step that did not reduce the imbalance is retried at half length from the best point.
+        newton |= (it + 1 >= CHORD_STEPS) & (best_res > tol)
         step = np.where(better, 1.0, step * 0.5)
-        direction[:, better] = -linalg.cho_solve(factor, grad[:, better])
+        for b in np.flatnonzero(better):
+            gb = grad[:, b]
+            if newton[b] and np.all(np.isfinite(best_H[b])):
+                try:
+                    direction[:, b] = -linalg.cho_solve(linalg.cho_factor(best_H[b]), gb)
+                except linalg.LinAlgError:
+                    direction[:, b] = -linalg.lstsq(best_H[b], gb)[0]
+            else:
+                direction[:, b] = -linalg.cho_solve(factor, gb)
+        # A Newton replicate without its Hessian at the best point first evaluates it there.
+        refresh = newton & ~np.all(np.isfinite(best_H.reshape(B, -1)), axis=1)
         Lam = best_lam + step * direction
+        Lam[:, refresh] = best_lam[:, refresh]
+        asked = newton.copy()
     failed = {
         b: f"ConvergenceWarning: the replicate's entropy-balancing dual left imbalance {best_res[b]:.2g}"
         for b in range(B)

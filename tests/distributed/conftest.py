@@ -14,7 +14,11 @@ from dowhy_e2b.datasets import make_nonlinear
 def client():
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -26,7 +30,9 @@ def frame(n: int = 500, seed: int = 3) -> pd.DataFrame:
     ds = make_nonlinear(n_samples=n, random_state=seed)
     rng = np.random.default_rng(seed)
     df = ds.X.copy()
-    df["region"] = pd.Categorical(rng.choice(["north", "south", "east"], n), categories=["east", "north", "south"])
+    df["region"] = pd.Categorical(
+        rng.choice(["north", "south", "east"], n), categories=["east", "north", "south"]
+    )
     df["a"], df["y"] = ds.a, ds.y
     df["sw"] = rng.uniform(0.5, 2.0, n)
     return df
