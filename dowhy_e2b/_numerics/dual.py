@@ -20,6 +20,7 @@ Everything here works on ndarrays and uses log-sum-exp throughout.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import linalg, optimize
@@ -271,7 +272,7 @@ def solve_entropy_balance(
 
 
 def solve_dual(
-    state: _DualState,
+    state: Any,
     k: int,
     *,
     max_imbalance: float = 0.0,

@@ -317,7 +317,7 @@ def reduce_tasks(level: list) -> Any:
 
 
 def _scan_chunk(chunk: tuple, start: int, index: int | None = None) -> dict:
-    X, a, y, s = chunk[:4]
+    a, s = chunk[1], chunk[3]
     values, counts = np.unique(a, return_counts=True)
     overflow = values.size > MAX_TRACKED_VALUES
     if overflow:

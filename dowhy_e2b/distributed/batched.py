@@ -15,7 +15,7 @@ statistic is computed for all columns at once:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -76,7 +76,7 @@ class _Plan:
     seeds: np.ndarray
     spec: Any  # CurveSpec of the point fit
     entropy: dict | None  # fmap, keep, lam, log_base of entropy balancing
-    x0: np.ndarray | None = None  # the point fit's ridge coefficients per fold model, (K, p + 1)
+    x0: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # point ridge coefficients, (K, p + 1)
 
     def folds(self, chunk: tuple, start: int) -> np.ndarray:
         from .._numerics.counters import folds_at
@@ -199,7 +199,7 @@ def batched_replicates(est: Any, data: Any, curve: Any, seeds: np.ndarray) -> li
     if curve.weights is not None and curve.weights.kind == "entropy":
         p = curve.weights.params
         entropy = {k: p[k] for k in ("fmap", "keep", "lam", "log_base")}
-    x0 = None
+    x0 = np.zeros((0, 0))
     if curve.spec.models:
         x0 = np.stack([np.concatenate([[m.intercept_], m.coef_]) for m in curve.spec.models])
     plan = _Plan(np.asarray(seeds), curve.spec, entropy, x0)
@@ -227,8 +227,11 @@ def batched_replicates(est: Any, data: Any, curve: Any, seeds: np.ndarray) -> li
         if b in failed:
             out.append(failed[b])
             continue
+        problem = problems[b]
+        if problem is None:
+            continue
         try:
-            fit = select_penalty(problems[b], est.penalty, loo_scores=None if loo is None else loo[b])
+            fit = select_penalty(problem, est.penalty, loo_scores=None if loo is None else loo[b])
             out.append(fit.coef)
         except (ValueError, np.linalg.LinAlgError) as err:
             out.append(f"{type(err).__name__}: {err}")
@@ -258,10 +261,10 @@ def _solve_duals(data: Any, plan: _Plan, setup: dict, weighter: Any) -> tuple[np
     replicate whose imbalance is still above the tolerance after :data:`CHORD_STEPS` steps switches to
     Newton steps with its own Hessian (computed in the same passes, for it alone); a step that does
     not reduce the imbalance is halved."""
-    e = plan.entropy
+    e = plan.entropy or {}
     point: LogSumExp = setup["point"]
     g = point.g / point.s
-    H0 = point.H / point.s - np.outer(g, g)
+    H0 = np.asarray(point.H) / point.s - np.outer(g, g)
     k = H0.shape[0]
     factor = linalg.cho_factor(H0 + 1e-12 * np.trace(H0) / max(k, 1) * np.eye(k))
     T = _targets(setup, e["fmap"], e["keep"], len(data.names))

@@ -111,7 +111,7 @@ def _exact_replicate(est: Any, data: Any, curve: Any, seed: int) -> np.ndarray |
         constant = not scan["range"].hi > scan["range"].lo
         weighter = None if est.weighter_ is None or constant else est.weighter_
         stage = est.outcome_stage_
-        knots = {}
+        knots: dict = {}
         if stage == "doubly_robust":
             knots, _ = plan_knots(est, view, est._fold_seed, len(curve.models), False, curve_knots=False)
         knots["curve"] = curve_knots(est)

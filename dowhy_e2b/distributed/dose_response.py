@@ -57,11 +57,12 @@ def _fold_x_chunk(chunk: tuple, start: int, seed: int, K: int) -> list:
     return [Moments.of(X[folds == j]) for j in range(K)]
 
 
-def _train_moments(per_fold: list, k: int) -> Moments:
-    out = None
-    for j, m in enumerate(per_fold):
-        if j != k:
-            out = m if out is None else out + m
+def _train_moments(per_fold: list[Moments], k: int) -> Moments:
+    """The moments of the rows outside fold ``k``."""
+    others = [m for j, m in enumerate(per_fold) if j != k]
+    out = others[0]
+    for m in others[1:]:
+        out = out + m
     return out
 
 
@@ -199,8 +200,8 @@ class CurveSpec:
             return a, y, w
         folds = folds_at(self.seed, chunk_rows(chunk, start), len(self.models))
         m = _predict(list(self.models), folds, X, a)
-        mbar = np.interp(a, self.doses, self.mbar)
-        v, sw = dr_response(self.dr_form, y, m, mbar, w, s, self.ratio_scale)
+        mbar = np.interp(a, np.asarray(self.doses), np.asarray(self.mbar))
+        v, sw = dr_response(self.dr_form, y, m, np.asarray(mbar), w, s, self.ratio_scale)
         return a, v, sw
 
 
@@ -452,7 +453,7 @@ def fit_dose_response(est: Any, X: Any, a: Any, y: Any, sample_weight: Any = Non
     if stage == "doubly_robust":
         est.outcome_fit_ = OutcomeFit(
             at_observed=_lazy_rows(data, _observed_rows, fold_seed, curve.models),
-            at_doses=None,
+            at_doses=_lazy_rows(data, _dose_rows, fold_seed, curve.models, doses),
             doses=doses,
             folds=_lazy_rows(data, _fold_rows, fold_seed, K),
             models=tuple(curve.models),
@@ -506,15 +507,23 @@ def _observed_rows(chunk: tuple, start: int, seed: int, models: list) -> np.ndar
     return _predict(models, folds_at(seed, chunk_rows(chunk, start), len(models)), X, a)
 
 
+def _dose_rows(chunk: tuple, start: int, seed: int, models: list, doses: np.ndarray) -> np.ndarray:
+    folds = folds_at(seed, chunk_rows(chunk, start), len(models))
+    return _predict_doses(models, folds, chunk[0], doses)
+
+
 def _fold_rows(chunk: tuple, start: int, seed: int, K: int) -> np.ndarray:
     return folds_at(seed, chunk_rows(chunk, start), K)
 
 
 def _lazy_rows(data: ChunkedData, fn: Any, *params: Any) -> Any:
+    """A lazy Dask array of ``fn``'s per-row values (a vector, or a row of doses when the last
+    parameter is the doses)."""
     import dask.array as da
 
+    tail = (params[-1].size,) if params and isinstance(params[-1], np.ndarray) else ()
     blocks = [
-        da.from_delayed(task, shape=(int(m),), dtype=float)
+        da.from_delayed(task, shape=(int(m), *tail), dtype=float)
         for task, m in zip(data.tasks(fn, *params), data.lengths, strict=True)
     ]
     return da.concatenate(blocks)

@@ -152,7 +152,7 @@ def chunked_quantiles(
         brackets.setdefault(key, [0, summaries[s].count, []])[2].append(r)
     while brackets:
         keys = list(brackets)
-        requests = []
+        requests: list[tuple[int, float, float, int] | None] = []
         for s, lo, hi in keys:
             below, inside, _ = brackets[s, lo, hi]
             if lo == hi:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -324,7 +325,7 @@ def _table_corr_chunk(
     return [(CoMoments.of(a, Z**k), CoMoments.of(a, Z**k, w)) for k in range(1, moments + 1)]
 
 
-def chunked_balance_table(data: ChunkedData, fn: WeightFunction, names: list[str], moments: int) -> Any:
+def chunked_balance_table(data: ChunkedData, fn: Callable, names: list[str], moments: int) -> Any:
     """:func:`~dowhy_e2b.diagnostics.balance_table` of chunked data (three passes)."""
     from .._validation import source_column
     from ..diagnostics import REFERENCE_LEVEL, balance_rows
@@ -499,10 +500,11 @@ def _fit_entropy(
     est.weight_function_ = fn
     est.weights_ = lazy_weights(data, fn)
     logger.debug(
-        "chunked entropy balancing: %d constraints, %d iterations, %d passes",
+        "chunked entropy balancing: %d constraints, %d iterations, %d passes (%s)",
         keep.size,
         n_iter,
         state.n_evals,
+        message,
     )
     if not solved:
         target = bound + float(est.tol)
