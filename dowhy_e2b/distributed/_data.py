@@ -390,13 +390,15 @@ def _frame_encoder(X: Any, all_levels: bool = False) -> Encoder:
         elif pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
             specs.append(ColumnSpec(col))
         else:
-            pending[col] = X[col].dropna().unique()
+            pending[col] = None
             specs.append(None)
     if pending:
-        found = dict(zip(pending, dask.compute(*pending.values()), strict=True))
+        # The observed values of text and bool columns, a capped set per partition (no shuffle).
+        level = dask.delayed(_observed_values, pure=True)
+        found = reduce_tasks([level(part, list(pending)) for part in X[list(pending)].to_delayed()])
         for i, col in enumerate(X.columns):
             if specs[i] is None:
-                levels = tuple(pd.Categorical(pd.Series(np.asarray(found[col]))).categories)
+                levels = tuple(pd.Categorical(pd.Series(list(found[col].values))).categories)
                 if len(levels) > MAX_LEVELS:
                     raise TooManyLevelsError(
                         f"confounder '{col}' has {len(levels)} distinct values (at most {MAX_LEVELS}); "
@@ -404,6 +406,18 @@ def _frame_encoder(X: Any, all_levels: bool = False) -> Encoder:
                     )
                 specs[i] = ColumnSpec(col, levels)
     return Encoder(tuple(s for s in specs if s is not None), all_levels=all_levels)
+
+
+@dataclass(frozen=True)
+class _Levels:
+    values: frozenset
+
+    def __add__(self, other: _Levels) -> _Levels:
+        return _Levels(frozenset(list(self.values | other.values)[: MAX_LEVELS + 1]))
+
+
+def _observed_values(part: pd.DataFrame, columns: list) -> dict:
+    return {col: _Levels(frozenset(part[col].dropna().unique().tolist()[: MAX_LEVELS + 1])) for col in columns}
 
 
 def _row_parts(v: Any, X: Any, name: str) -> list:
