@@ -170,13 +170,11 @@ class ChunkedData:
     has_y: bool = False
     has_weights: bool = False
     raw_parts: list = field(default_factory=list)
+    loader: Any = None
 
     def with_encoder(self, encoder: Encoder) -> ChunkedData:
         """The same partitions loaded with another encoder (e.g. every level of a categorical)."""
-        import dask
-
-        load = dask.delayed(_load, pure=True)
-        parts = [load(encoder, *raw) for raw in self.raw_parts]
+        parts = [self.loader(encoder, *raw) for raw in self.raw_parts]
         return ChunkedData(
             parts,
             encoder.names,
@@ -186,6 +184,7 @@ class ChunkedData:
             self.has_y,
             self.has_weights,
             self.raw_parts,
+            self.loader,
         )
 
     @property
@@ -417,7 +416,9 @@ class _Levels:
 
 
 def _observed_values(part: pd.DataFrame, columns: list) -> dict:
-    return {col: _Levels(frozenset(part[col].dropna().unique().tolist()[: MAX_LEVELS + 1])) for col in columns}
+    return {
+        col: _Levels(frozenset(part[col].dropna().unique().tolist()[: MAX_LEVELS + 1])) for col in columns
+    }
 
 
 def _row_parts(v: Any, X: Any, name: str) -> list:
@@ -480,11 +481,27 @@ def chunked(
         frame_names = list(X.columns)
     else:
         raise TypeError(f"X must be a Dask DataFrame or array, got {type(X).__name__}.")
-    a_parts = _row_parts(a, X, "treatment")
-    y_parts = _row_parts(y, X, "outcome")
-    s_parts = _row_parts(sample_weight, X, "sample_weight")
-    load = dask.delayed(_load, pure=True)
-    raw = list(zip(x_parts, a_parts, y_parts, s_parts, strict=True))
+    rows = {"a": a, "y": y, "s": sample_weight}
+    if frame_names is not None and all(_is_frame_column(v) for v in rows.values() if v is not None):
+        # Columns of a DataFrame travel in one frame: Dask aligns them (a projection of a Parquet
+        # file may otherwise be partitioned differently from the covariates).
+        extra = {
+            f"{_PREFIX}{k}": (v if getattr(v, "ndim", 1) == 1 else v[v.columns[0]])
+            for k, v in rows.items()
+            if v is not None
+        }
+        combined = X.assign(**extra)
+        raw = [
+            (p, list(X.columns), {k: f"{_PREFIX}{k}" for k in rows if rows[k] is not None})
+            for p in combined.to_delayed()
+        ]
+        load = dask.delayed(_load_frame, pure=True)
+    else:
+        a_parts = _row_parts(a, X, "treatment")
+        y_parts = _row_parts(y, X, "outcome")
+        s_parts = _row_parts(sample_weight, X, "sample_weight")
+        load = dask.delayed(_load, pure=True)
+        raw = list(zip(x_parts, a_parts, y_parts, s_parts, strict=True))
     parts = [load(encoder, *row) for row in raw]
     return ChunkedData(
         parts,
@@ -494,4 +511,22 @@ def chunked(
         has_y=y is not None,
         has_weights=sample_weight is not None,
         raw_parts=raw,
+        loader=load,
     )
+
+
+_PREFIX = "__dowhy_e2b_"
+
+
+def _is_frame_column(v: Any) -> bool:
+    import dask.array as da
+
+    return hasattr(v, "to_delayed") and not isinstance(v, da.Array)
+
+
+def _load_frame(encoder: Encoder, part: pd.DataFrame, x_columns: list, extra: dict) -> tuple:
+    """:func:`_load` of one partition of the covariates with the other columns assigned to it."""
+    get = lambda k: part[extra[k]] if k in extra else None  # noqa: E731
+    if "a" not in extra:
+        raise TypeError("the treatment is required.")
+    return _load(encoder, part[x_columns], get("a"), get("y"), get("s"))

@@ -8,13 +8,14 @@ statistic is computed for all columns at once:
    g-computation sums;
 2. chord steps :math:`\lambda_b \leftarrow \lambda_b - H^{-1} g_b(\lambda_b)` from the point fit's
    :math:`\hat\lambda`, one pass per step for all replicates, until every replicate's imbalance is
-   below ``tol / 1000`` (a step that does not reduce it is halved);
+   below ``tol / 10`` (a step that does not reduce it is halved);
 3. the smoother's sufficient statistics of every replicate's pseudo-outcomes (and the leave-one-out
    sums for ``penalty="loo"``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,10 @@ __all__ = ["batched_replicates"]
 
 #: Passes at most; a replicate still above the tolerance then fails (its message says so).
 MAX_STEPS = 100
+#: The replicate duals are solved to ``tol`` times this (the in-memory solver stops at ``tol``).
+DUAL_TOL_FACTOR = 0.1
+#: Relative residual at which the ridge refits' conjugate gradients stop.
+PCG_TOL = 1e-7
 #: Chord steps before a replicate still above the tolerance switches to Newton steps.
 CHORD_STEPS = 8
 #: Rows per block when forming the smoother's Gram matrices of all replicates.
@@ -84,13 +89,11 @@ class _Plan:
 
         return folds_at(self.spec.seed, chunk_rows(chunk, start), len(self.spec.models))
 
-    def designs(self, X: np.ndarray, a: np.ndarray) -> list[np.ndarray]:
-        """``[1, standardised features]`` of every fold model at the chunk's rows."""
-        out = []
+    def designs(self, X: np.ndarray, a: np.ndarray) -> Iterator[np.ndarray]:
+        """``[1, standardised features]`` of every fold model at the chunk's rows, one at a time."""
         for model in self.spec.models:
             F = (model._features(X, a) - model.f_mean_) / model.f_scale_
-            out.append(np.column_stack([np.ones(a.size), F]))
-        return out
+            yield np.column_stack([np.ones(a.size), F])
 
     def matvec(self, chunk: tuple, start: int, P: np.ndarray) -> np.ndarray:
         """:math:`D_k^\top \\mathrm{diag}(s c_b) D_k p_{kb}` over the rows outside fold ``k``, for every
@@ -269,7 +272,7 @@ def _solve_duals(data: Any, plan: _Plan, setup: dict, weighter: Any) -> tuple[np
     factor = linalg.cho_factor(H0 + 1e-12 * np.trace(H0) / max(k, 1) * np.eye(k))
     T = _targets(setup, e["fmap"], e["keep"], len(data.names))
     B = T.shape[1]
-    tol = float(weighter.tol) * 1e-3
+    tol = float(weighter.tol) * DUAL_TOL_FACTOR
     best_lam, best_lse = np.repeat(e["lam"][:, None], B, axis=1), np.zeros(B)
     best_res, best_H = np.full(B, np.inf), np.full((B, k, k), np.nan)
     direction, step = np.zeros((k, B)), np.ones(B)
@@ -343,7 +346,7 @@ def _refit(data: Any, plan: _Plan, setup: dict, curve: Any) -> np.ndarray:
     rz = (R * Z).sum(axis=1)
     scale = np.linalg.norm(rhs, axis=1)
     for _ in range(MAX_STEPS):
-        if np.all(np.linalg.norm(R, axis=1) <= 1e-10 * scale):
+        if np.all(np.linalg.norm(R, axis=1) <= PCG_TOL * scale):
             break
         AP = apply(data.run(_call, plan, "matvec", P), P)
         pap = (P * AP).sum(axis=1)

@@ -68,7 +68,7 @@ def test_unknown_categories_missing_values_and_misaligned_partitions_are_refused
     with dask.config.set(SYNC), pytest.raises(MissingValueError, match="x2"):
         EntropyBalancingWeights().fit(dholes[COVARIATES], dholes["a"])
     with pytest.raises(ValueError, match="partitions"):
-        EntropyBalancingWeights().fit(ddf[COVARIATES], dd.from_pandas(df["a"], npartitions=3))
+        EntropyBalancingWeights().fit(ddf[COVARIATES], da.from_array(df["a"].to_numpy(), chunks=70))
     with pytest.raises(TypeError, match="Dask Series or array"):
         EntropyBalancingWeights().fit(ddf[COVARIATES], df["a"].to_numpy())
 
