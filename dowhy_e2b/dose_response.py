@@ -462,7 +462,9 @@ class AverageDoseResponse(BaseEstimator):
         ----------
         X : array-like or DataFrame of shape (n_samples, n_covariates)
             Confounders. A DataFrame's categorical (object, category, bool) columns are one-hot
-            encoded.
+            encoded. A Dask DataFrame or array (with ``a``, ``y`` and ``sample_weight`` its
+            columns, or Dask arrays chunked alike) is fitted chunk by chunk on the Dask cluster
+            (:mod:`dowhy_e2b.distributed`, docs: "Running on a cluster").
         a : array-like of shape (n_samples,)
             Continuous treatment.
         y : array-like of shape (n_samples,)
@@ -595,6 +597,12 @@ class AverageDoseResponse(BaseEstimator):
         self
         """
         check_is_fitted(self, "smoother_")
+        if getattr(self, "_chunked", None) is not None:  # fitted on Dask collections
+            from .distributed.bootstrap import chunked_bootstrap
+
+            chunked_bootstrap(self, self._chunked[0], self._curve, n_bootstrap)
+            self.curve_ = self.dose_response_frame(self.grid_)
+            return self
         X, _ = _design(X)
         a = np.asarray(a, dtype=float).ravel()
         y = np.asarray(y, dtype=float).ravel()

@@ -458,7 +458,7 @@ def fit_dose_response(est: Any, X: Any, a: Any, y: Any, sample_weight: Any = Non
             folds=_lazy_rows(data, _fold_rows, fold_seed, K),
             models=tuple(curve.models),
         )
-    est._fold_seed, est._knots = fold_seed, knots
+    est._fold_seed, est._knots, est._curve = fold_seed, knots, curve
     est.smoother_ = curve.smoother
     est._seed = int(rng.randint(np.iinfo(np.int32).max))
     est.bootstrap_coef_ = np.empty((0, est.smoother_.coef_.size))
