@@ -1,15 +1,12 @@
 """The "Running on a cluster" page's example, on a local cluster and a small Parquet folder."""
 
 import dask.dataframe as dd
-import matplotlib
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from dowhy_e2b import AverageDoseResponse, EntropyBalancingWeights
+from dowhy_e2b.plotting import plot_dose_response
 
-from dowhy_e2b import AverageDoseResponse, EntropyBalancingWeights  # noqa: E402
-from dowhy_e2b.plotting import plot_dose_response  # noqa: E402
-
-from .conftest import frame  # noqa: E402
+from .conftest import frame
 
 
 def test_the_documented_example_runs(client, tmp_path):
