@@ -96,6 +96,7 @@ def _instrument(passes: list) -> Any:
         out = original(self, fn, *params)
         name = params[1] if fn.__name__ == "_call" else fn.__name__
         passes.append((str(name), time.perf_counter() - start, int(self.n)))
+        print(f"pass {len(passes)}: {name} {passes[-1][1]:.1f} s (load {os.getloadavg()[0]:.1f})", flush=True)
         return out
 
     _data.ChunkedData.run = run  # type: ignore[method-assign]
