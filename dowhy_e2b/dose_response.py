@@ -75,9 +75,11 @@ DR_FORMS = ("augmented", "pseudo_outcome")
 #: Doses at which every unit's outcome is predicted for the g-computation curve (evenly spaced over
 #: the observed range; the curve is interpolated linearly between them).
 N_GCOMP_DOSES = 64
-#: A contrast dose is "thin" when fewer effective units than this lie within a quarter of the
-#: treatment's standard deviation of it.
+#: A contrast dose is "thin" when the effective number of units within a quarter of the treatment's
+#: standard deviation of it is below this many units, or below this share of the whole sample's
+#: effective size (the curve in the bulk of the data rests on several times more).
 MIN_LOCAL_ESS = 20.0
+MIN_LOCAL_ESS_SHARE = 0.05
 _REFIT_OUTCOME = True
 
 
@@ -102,12 +104,14 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
         ``(k, n_columns)`` for several). Quantile knots put the basis where the data are, so a
         sparse tail gets few basis functions and cannot hang on a handful of units.
     penalty : {"loo", "gcv"} or float, default="loo"
-        The roughness penalty :math:`\lambda`: chosen by weighted leave-one-out cross-validation
-        (exact, from the leverages), by weighted generalised cross-validation (from the sufficient
-        statistics alone), or fixed (0 gives the unpenalised regression spline). With unequal
-        weights GCV treats every unit as equally informative and undersmoothed badly in our tests
-        (many more effective degrees of freedom than the truth needs); leave-one-out sees that a
-        heavy unit has a leverage near one.
+        The roughness penalty :math:`\lambda`: chosen by weighted leave-one-dose-out
+        cross-validation (exact, from the leverages; units that share a dose are left out
+        together), by weighted generalised cross-validation (from the sufficient statistics alone),
+        or fixed (0 gives the unpenalised regression spline). With unequal weights GCV treats every
+        unit as equally informative and undersmoothed badly in our tests (many more effective
+        degrees of freedom than the truth needs); leave-one-out sees that a heavy unit has a
+        leverage near one, and leaving tied doses out together keeps integer-valued doses from
+        looking like replicates the curve may pass through.
 
     Attributes
     ----------
@@ -134,9 +138,9 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
         \min_\beta \sum_i w_i (y_i - B(a_i)^\top\beta)^2 + \lambda \int \hat\mu''(t)^2\,dt,
 
     with :math:`B` a cubic B-spline basis with quantile knots, continued linearly beyond the
-    boundary knots. :math:`\lambda` minimises the weighted leave-one-out error
-    :math:`\sum_i w_i (y_i - \hat\mu(a_i))^2 / (1 - h_{ii})^2 / \sum_i w_i` (:math:`h_{ii}` the
-    leverages), or the weighted GCV score :math:`S\,\mathrm{RSS}_w / (S - \mathrm{edf})^2`
+    boundary knots. :math:`\lambda` minimises the weighted leave-one-dose-out error
+    :math:`\sum_i w_i (y_i - \hat\mu^{(-a_i)}(a_i))^2 / \sum_i w_i` (:math:`\hat\mu^{(-a)}` the fit
+    without the units at dose :math:`a`, in closed form from the leverages), or the weighted GCV score :math:`S\,\mathrm{RSS}_w / (S - \mathrm{edf})^2`
     (:math:`S = \sum_i w_i`).
     With balancing weights :math:`w` the fitted curve estimates :math:`E[Y(a)]`.
 
@@ -307,7 +311,7 @@ class AverageDoseResponse(BaseEstimator):
     n_knots : int, default=20
         Knots of the curve's spline (quantiles of the treatment, boundary knots included).
     penalty : {"loo", "gcv"} or float, default="loo"
-        Roughness penalty of the curve: chosen by weighted leave-one-out (or generalised)
+        Roughness penalty of the curve: chosen by weighted leave-one-dose-out (or generalised)
         cross-validation in every fit and every bootstrap replicate, or fixed (see
         :class:`WeightedDoseResponse`).
     dose_grid : int or array-like, default=50
@@ -775,13 +779,16 @@ class AverageDoseResponse(BaseEstimator):
         if not inside.size:
             return
         ess = self.local_ess(inside)
-        thin = ess < MIN_LOCAL_ESS
+        floor = max(MIN_LOCAL_ESS, MIN_LOCAL_ESS_SHARE * effective_sample_size(self.weights_))
+        thin = ess < floor
         if thin.any():
             where = ", ".join(f"{d:.4g} ({e:.1f})" for d, e in zip(inside[thin], ess[thin], strict=True))
             warnings.warn(
                 f"the weighted data are thin near dose(s) {where} — in brackets the effective number "
-                f"of units within a quarter standard deviation, below {MIN_LOCAL_ESS:g}: the curve "
-                "there leans on the smoother; read it with its band, or contrast doses with more data.",
+                f"of units within a quarter standard deviation, below {floor:.3g} (the larger of "
+                f"{MIN_LOCAL_ESS:g} and {MIN_LOCAL_ESS_SHARE:.0%} of the sample's effective size): the "
+                "curve there leans on the smoother; read it with its band, or contrast doses with "
+                "more data.",
                 ThinSupportWarning,
                 stacklevel=3,
             )
