@@ -33,6 +33,7 @@ from joblib import Parallel, delayed
 
 from .dgps import BenchData, _from_datasets, _grid, make_bench_data
 from .measure import limited_threads, machine_info, package_versions
+from .methods import SHARED_STAGE
 from .metrics import effective_sample_size, rmse
 
 __all__ = ["VALIDATION_DGPS", "VARIANTS", "main", "run_ablations"]
@@ -152,7 +153,9 @@ def _run_one(dgp: str, n: int, seed: int, label: str) -> dict[str, Any]:
     with limited_threads(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()
-        fit = AverageDoseResponse(_weighter(label, seed), n_bootstrap=0, dose_grid=bench.grid).fit(
+        fit = AverageDoseResponse(
+            _weighter(label, seed), **SHARED_STAGE, n_bootstrap=0, dose_grid=bench.grid
+        ).fit(
             bench.data[bench.confounders],
             bench.data[bench.treatment].to_numpy(),
             bench.data[bench.outcome].to_numpy(),
