@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from .dgps import BenchData, _from_datasets, _grid, make_bench_data
+from . import dgps
+from .dgps import DESIGN_DGPS, DGPS, HIGHDIM_DGPS, BenchData
 from .measure import limited_threads, machine_info, package_versions
 from .metrics import effective_sample_size, rmse
 
@@ -51,88 +52,14 @@ VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
     "e2b_no_interactions": ({"interaction_share": 0.0}, "no random treatment-covariate interactions"),
 }
 BASELINES = ("unweighted", "gps", "eb1", "eb2", "eb3")
-DESIGN_DGPS = ("linear", "nonlinear", "poor_overlap")
 
 
-def _frame(X: np.ndarray, a: np.ndarray, y: np.ndarray, mu: Any, name: str, seed: int) -> BenchData:
-    cols = {f"x{j + 1}": X[:, j] for j in range(X.shape[1])}
-    grid = _grid(a)
-    return BenchData(
-        dgp=name,
-        seed=seed,
-        data=pd.DataFrame({**cols, "a": a, "y": y}),
-        treatment="a",
-        outcome="y",
-        confounders=list(cols),
-        grid=grid,
-        truth=np.asarray(mu(grid), dtype=float),
-        description=name,
-    )
-
-
-def _interaction(n: int, seed: int) -> BenchData:
-    r = np.random.default_rng(seed)
-    X = r.standard_normal((n, 6))
-    a = 0.6 * X[:, 0] + 0.6 * np.sin(2 * X[:, 1]) + 0.4 * X[:, 2] ** 2 - 0.4 + r.standard_normal(n)
-
-    def mu(t: Any) -> np.ndarray:
-        return 2 / (1 + np.exp(-2 * np.asarray(t)))
-
-    y = mu(a) + X[:, 0] + 0.7 * X[:, 1] * X[:, 2] + 0.5 * X[:, 3] + (0.5 * X[:, 0] + 0.3 * X[:, 4]) * a
-    return _frame(X, a, y + r.standard_normal(n), mu, "interaction", seed)
-
-
-def _highdim(n: int, seed: int) -> BenchData:
-    r = np.random.default_rng(seed)
-    d = 20
-    L = np.linalg.cholesky(0.3 + 0.7 * np.eye(d))
-    X = r.standard_normal((n, d)) @ L.T
-    b = np.zeros(d)
-    b[:4] = [0.6, 0.5, -0.4, 0.3]
-    c = np.zeros(d)
-    c[[0, 2, 5, 6, 7]] = [1.0, 0.8, 0.6, -0.5, 0.5]
-    a = X @ b + r.standard_normal(n)
-
-    def mu(t: Any) -> np.ndarray:
-        t = np.asarray(t)
-        return 0.5 * t - 0.2 * t**2
-
-    y = mu(a) + X @ c + 0.5 * (X[:, 0] ** 2 - 1) + r.standard_normal(n)
-    return _frame(X, a, y, mu, "highdim", seed)
-
-
-def _null(n: int, seed: int) -> BenchData:
-    r = np.random.default_rng(seed)
-    X = r.standard_normal((n, 5))
-    a = X @ np.array([0.8, 0.6, 0.4, 0.2, 0.0]) + r.standard_normal(n)
-    y = X @ np.array([1, 0.8, 0, 0.5, 1]) + 0.5 * X[:, 0] * X[:, 1] + 0.5 * X[:, 0] ** 2
-    return _frame(X, a, y + 0.5 * r.standard_normal(n), lambda t: np.full(np.shape(t), 0.5), "null", seed)
-
-
-def _skewed(n: int, seed: int) -> BenchData:
-    r = np.random.default_rng(seed)
-    X = r.standard_normal((n, 4))
-    a = np.exp(0.4 * X[:, 0] + 0.3 * X[:, 1] + 0.2 * X[:, 2] + 0.5 * r.standard_normal(n))
-
-    def mu(t: Any) -> np.ndarray:
-        return 2 * np.log1p(np.asarray(t)) + 1.0
-
-    y = 2 * np.log1p(a) + X[:, 0] + X[:, 1] ** 2 + 0.5 * X[:, 3] + 0.5 * r.standard_normal(n)
-    return _frame(X, a, y, mu, "skewed", seed)
-
-
-#: Processes that played no part in choosing E2B's defaults.
-VALIDATION_DGPS = {
-    "interaction": _interaction,
-    "highdim": _highdim,
-    "null": _null,
-    "skewed": _skewed,
-    "lemonade": _from_datasets("lemonade"),
-}
+#: The validation processes (from the registry in :mod:`benchmarks.dgps`), by name.
+VALIDATION_DGPS: dict[str, Any] = {name: DGPS[name] for name in dgps.VALIDATION_DGPS}
 
 
 def _data(dgp: str, n: int, seed: int) -> BenchData:
-    return VALIDATION_DGPS[dgp](n, seed) if dgp in VALIDATION_DGPS else make_bench_data(dgp, n, seed)
+    return VALIDATION_DGPS[dgp](n, seed) if dgp in VALIDATION_DGPS else DGPS[dgp](n, seed)
 
 
 def _weighter(label: str, seed: int) -> Any:
