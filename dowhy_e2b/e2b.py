@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
@@ -27,8 +26,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, check_scalar
 from threadpoolctl import threadpool_limits
 
+from . import _guarantee
 from ._base import BaseWeights
-from ._numerics import BalanceResult, balance_features, drop_collinear, solve_entropy_balance
+from ._numerics import balance_features, drop_collinear, solve_entropy_balance
 from ._numerics.basis import TensorBasis, fit_spline_design, fit_tensor_basis
 from ._torch.network import MLPBaseWeights, TensorBaseWeights
 from ._torch.orchestration import Setup, TrainedRun, build_objective, train_run
@@ -36,79 +36,12 @@ from ._validation import as_float_vector, check_dose_grid
 from .entropy import balance_failure_message
 from .exceptions import BalanceError, BalanceWarning, ConvergenceWarning
 
-__all__ = [
-    "BALANCE_TOLERANCE",
-    "MIN_RIDGE_FRACTION",
-    "TIGHTENING_STEPS",
-    "E2BWeights",
-    "FinalBalance",
-    "balance_no_worse_than_eb",
-]
+__all__ = ["E2BWeights"]
 
 logger = logging.getLogger(__name__)
 
-#: How much the final imbalance may exceed plain entropy balancing's at the same ridge (standard
-#: deviations of a balancing feature): rounding, not a licence to unbalance.
-BALANCE_TOLERANCE = 1e-4
-#: When the learned base weights leave more imbalance than plain entropy balancing with the chosen
-#: ridge, the largest smaller ridge that does not is searched between this fraction of the ridge
-#: and the ridge, by this many bisection steps on the log scale (a ratio of 1.9 per step at 8).
-MIN_RIDGE_FRACTION = 1e-3
-TIGHTENING_STEPS = 8
 #: Points of the default training grid (between the 5th and 95th percentiles of the treatment).
 GRID_POINTS = 50
-
-
-@dataclass(frozen=True)
-class FinalBalance:
-    """The final balancing: its result, the ridge it used, and the plain entropy balancing it beat."""
-
-    result: BalanceResult
-    ridge: float
-    fell_back: bool
-    eb: BalanceResult
-
-
-def balance_no_worse_than_eb(
-    C: np.ndarray, log_base: np.ndarray, log_eb: np.ndarray, ridge: float
-) -> FinalBalance:
-    """Entropy balancing with base weights ``log_base``, at most as imbalanced as with ``log_eb``.
-
-    Solves with ``ridge``. If the largest imbalance exceeds that of the same problem with base
-    weights ``log_eb`` (plain entropy balancing: zero, or the log sample weights) by more than
-    :data:`BALANCE_TOLERANCE`, the largest smaller ridge that meets it is found by bisection on
-    the log scale (:data:`TIGHTENING_STEPS` solves between :data:`MIN_RIDGE_FRACTION` of the ridge
-    and the ridge; exact balance when even that fraction fails). If exact balance fails too,
-    plain entropy balancing's result is returned (``fell_back``).
-    """
-    eb = solve_entropy_balance(C, log_eb, ridge=ridge)
-    target = eb.max_imbalance + BALANCE_TOLERANCE
-
-    def meets(r: float) -> BalanceResult | None:
-        result = solve_entropy_balance(C, log_base, ridge=r)
-        return result if result.converged and result.max_imbalance <= target else None
-
-    first = meets(ridge)
-    if first is not None:
-        return FinalBalance(first, float(ridge), False, eb)
-    if ridge <= 0:
-        return FinalBalance(eb, float(ridge), True, eb)
-    lo, hi = np.log(MIN_RIDGE_FRACTION * ridge), np.log(ridge)
-    best = meets(float(np.exp(lo)))
-    best_ridge = float(np.exp(lo))
-    if best is None:
-        best, best_ridge = meets(0.0), 0.0
-        if best is None:
-            return FinalBalance(eb, float(ridge), True, eb)
-    else:
-        for _ in range(TIGHTENING_STEPS):
-            mid = 0.5 * (lo + hi)
-            result = meets(float(np.exp(mid)))
-            if result is None:
-                hi = mid
-            else:
-                lo, best, best_ridge = mid, result, float(np.exp(mid))
-    return FinalBalance(best, best_ridge, False, eb)
 
 
 class E2BWeights(BaseWeights):
@@ -254,7 +187,7 @@ class E2BWeights(BaseWeights):
     converged_ : bool
         Whether the balance target was met: the final balancing converged and its largest
         imbalance is at most that of plain entropy balancing with ``ridge_`` (plus
-        :data:`BALANCE_TOLERANCE`).
+        ``BALANCE_TOLERANCE``, 1e-4 standard deviations).
     max_imbalance_ : float
         Largest absolute imbalance of the final weights, in standard deviations.
     eb_max_imbalance_ : float
@@ -284,12 +217,14 @@ class E2BWeights(BaseWeights):
     **Balance guarantee.** With a ridge, balance is approximate, and base weights far from uniform
     can leave more imbalance than plain entropy balancing with the same ridge. The final weights
     are therefore solved with the chosen ridge, then, if their largest imbalance exceeds plain
-    entropy balancing's, with the largest smaller ridge that keeps it (:func:`balance_no_worse_than_eb`);
+    entropy balancing's, with the largest smaller ridge that keeps it
+    (:func:`dowhy_e2b._guarantee.balance_no_worse_than_eb`);
     if none does, the weights fall back to plain entropy balancing's with a
     :class:`~dowhy_e2b.BalanceWarning`.
 
     Besides the parameters, fixed design constants are named and documented at module level:
-    :data:`BALANCE_TOLERANCE`, :data:`MIN_RIDGE_FRACTION`, :data:`TIGHTENING_STEPS`;
+    ``BALANCE_TOLERANCE``, ``MIN_RIDGE_FRACTION`` and ``TIGHTENING_STEPS``
+    (:mod:`dowhy_e2b._guarantee`);
     ``RIDGE_GRID`` and ``MIN_VALIDATION_UNITS`` (:mod:`dowhy_e2b._torch.orchestration`);
     ``ANCHOR_QUANTILES``, ``DEFAULT_NOISE_RATIO`` and ``NOISE_RATIO_BOUNDS``
     (:mod:`dowhy_e2b._calibration`); ``ALPHAS``, the penalties of the outcome regression
@@ -592,12 +527,12 @@ class E2BWeights(BaseWeights):
         C, names = self._constraints(X, a, sample_weight)
         self.balance_features_ = names
         log_sw = np.zeros(a.shape[0]) if sample_weight is None else np.log(np.maximum(sample_weight, 1e-300))
-        final = balance_no_worse_than_eb(C, log_base + log_sw, log_sw, self.ridge_)
+        final = _guarantee.balance_no_worse_than_eb(C, log_base + log_sw, log_sw, self.ridge_)
         self.final_ridge_ = final.ridge
         self.fell_back_ = final.fell_back
         self.eb_max_imbalance_ = final.eb.max_imbalance
         chosen = final.result
-        target = final.eb.max_imbalance + BALANCE_TOLERANCE
+        target = final.eb.max_imbalance + _guarantee.BALANCE_TOLERANCE
         if final.fell_back and final.eb.converged:
             warnings.warn(
                 f"E2B's learned base weights could not be balanced as well as plain entropy "

@@ -54,7 +54,8 @@ __all__ = [
 RIDGE_GRID = (0.0, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 #: Fewest held-out units (below it the held-out loss uses the training units instead).
 MIN_VALIDATION_UNITS = 30
-#: Folds of the validation anchors: refitted so that each unit's comes from the other fold(s).
+#: Folds of the validation anchors: refitted so that each unit's comes from the other fold(s)
+#: (below 2: the training anchors are used, which cannot see tailoring to their noise).
 VALIDATION_FOLDS = 2
 
 
@@ -158,6 +159,8 @@ def make_plan(
         return Plan(train, valid, ratio, None, None, family_seed)
     if valid.size:
         anchors_v = fit_outcome(X[valid], a[valid], y[valid], doses).anchors
+    elif VALIDATION_FOLDS < 2:  # the training anchors themselves (an ablation)
+        anchors_v = None
     else:
         folds = rng.permutation(train.size) % VALIDATION_FOLDS
         anchors_v = cross_fitted_anchors(X, a, y, doses, folds, fit_t.alpha)

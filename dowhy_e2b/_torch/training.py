@@ -2,13 +2,14 @@
 
 One small Adam loop. Each step balances once: the weights at the current parameters give both the
 held-out loss of those parameters (for early stopping and model selection) and the training loss
-whose gradient makes the step. The loop keeps the parameters with the best held-out loss and
-stops after ``patience`` steps without a relative improvement of :data:`MIN_IMPROVEMENT`.
+whose gradient makes the step. The learning rate rises linearly over the first
+:data:`WARMUP_STEPS` steps. The loop keeps the parameters with the best held-out loss,
+multiplies the learning rate by :data:`PLATEAU_DECAY` after ``patience // 2`` steps without a
+relative improvement of :data:`MIN_IMPROVEMENT`, and stops after ``patience`` such steps.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,10 +19,16 @@ from tqdm.auto import tqdm
 
 from .balancing import balance
 
-__all__ = ["MIN_IMPROVEMENT", "TrainResult", "train_base_weights"]
+__all__ = ["MIN_IMPROVEMENT", "PLATEAU_DECAY", "WARMUP_STEPS", "TrainResult", "train_base_weights"]
 
 #: Relative decrease of the held-out loss that counts as an improvement for early stopping.
 MIN_IMPROVEMENT = 1e-3
+#: Steps over which the learning rate rises linearly to its value (large first steps from the
+#: starting point can overshoot so that the held-out loss never returns below it).
+WARMUP_STEPS = 25
+#: Factor applied to the learning rate after ``patience // 2`` steps without improvement (a plateau:
+#: smaller steps often find the next improvement before early stopping ends training). 1 disables.
+PLATEAU_DECAY = 0.5
 
 
 @dataclass
@@ -100,7 +107,7 @@ def train_base_weights(
         zero = torch.zeros((), dtype=C.dtype, device=C.device)
         return 0.5 * weight_decay * sum((p.square().sum() for p in params), zero)
 
-    result = TrainResult(state=copy.deepcopy(model.state_dict()))
+    result = TrainResult(state={k: v.detach().clone() for k, v in model.state_dict().items()})
     best = math.inf
     since_best = 0
     bar = tqdm(total=max_steps, desc=description, disable=not verbose, leave=False)
@@ -121,15 +128,21 @@ def train_base_weights(
         if val < best * (1 - MIN_IMPROVEMENT) or step == 0:
             best, since_best = val, 0
             if step > 0:
-                result.state = copy.deepcopy(model.state_dict())
+                result.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             result.best_step = step
         else:
             since_best += 1
+            if since_best == max(patience // 2, 1) and PLATEAU_DECAY != 1:
+                for group in opt.param_groups:
+                    group["lr"] *= PLATEAU_DECAY
         if since_best >= patience:
             result.stopped_early = True
             break
         if last:
             break
+        if step < WARMUP_STEPS:
+            for group in opt.param_groups:
+                group["lr"] = learning_rate * (step + 1) / WARMUP_STEPS
         opt.zero_grad()
         (loss + penalty()).backward()
         opt.step()

@@ -107,7 +107,7 @@ def test_measure_reports_time_and_memory():
 def test_ablation_study_runs_and_writes_its_page(tmp_path, monkeypatch):
     from benchmarks import ablations
 
-    monkeypatch.setattr(ablations, "VARIANTS", {"e2b": ({"max_steps": 5}, "defaults")})
+    monkeypatch.setattr(ablations, "VARIANTS", {"e2b": ({"max_steps": 5}, {}, "defaults")})
     monkeypatch.setattr(ablations, "VALIDATION_DGPS", {"null": ablations.VALIDATION_DGPS["null"]})
     results = ablations.run_ablations(range(2), n=200, jobs=1)
     assert set(results.method) == {"unweighted", "gps", "eb1", "eb2", "eb3", "e2b"}

@@ -195,7 +195,7 @@ def test_final_balance_is_never_worse_than_entropy_balancing(monkeypatch):
     """Base weights that pull the treatment towards a covariate: with a loose ridge they leave more
     imbalance than plain entropy balancing with that ridge; the final solve tightens the ridge,
     or falls back to entropy balancing (and the estimator warns)."""
-    from dowhy_e2b import e2b as e2b_module
+    from dowhy_e2b import _guarantee as e2b_module
     from dowhy_e2b._numerics import balance_features
 
     X, a, _ = _data(14, n=400)
@@ -224,7 +224,7 @@ def test_final_balance_is_never_worse_than_entropy_balancing(monkeypatch):
 
 def test_estimator_falls_back_with_a_balance_warning(monkeypatch):
     from dowhy_e2b import BalanceWarning
-    from dowhy_e2b import e2b as e2b_module
+    from dowhy_e2b import _guarantee as e2b_module
 
     def never(C, log_base, log_eb, ridge):
         eb = e2b_module.solve_entropy_balance(C, log_eb, ridge=ridge)
