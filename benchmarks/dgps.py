@@ -2,7 +2,7 @@
 
 Every process lives in one registry, :data:`DGPS` (``make(n, seed) -> BenchData``), in four groups:
 
-* :data:`DESIGN_DGPS` — the development processes of :mod:`dowhy_e2b.datasets`: ``linear``,
+* :data:`DEVELOPMENT_DGPS` — the development processes of :mod:`dowhy_e2b.datasets`: ``linear``,
   ``nonlinear`` (five standard-normal confounders, linear assignment) and ``poor_overlap`` (VCNet's
   "simu1", a do-no-harm case). E2B's defaults were first chosen on seeds 0-9 of these.
 * :data:`VALIDATION_DGPS` — processes that played no part in the first tuning: ``interaction``,
@@ -31,7 +31,7 @@ import pandas as pd
 from dowhy_e2b.datasets import make_dataset
 
 __all__ = [
-    "DESIGN_DGPS",
+    "DEVELOPMENT_DGPS",
     "DGPS",
     "GRID_POINTS",
     "HIGHDIM_DGPS",
@@ -450,7 +450,7 @@ DGPS: dict[str, Callable[[int, int], BenchData]] = {
     "mixed100": _mixed(100),
 }
 #: The development processes.
-DESIGN_DGPS = ("linear", "nonlinear", "poor_overlap")
+DEVELOPMENT_DGPS = ("linear", "nonlinear", "poor_overlap")
 #: Processes that played no part in choosing E2B's first defaults.
 VALIDATION_DGPS = ("interaction", "highdim", "null", "skewed", "lemonade")
 #: Many covariates, most of them irrelevant (run at n = 1000 and 4000 by the ablation study).

@@ -23,6 +23,7 @@ import copy
 import sys
 import time
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,9 +46,15 @@ def _curve(weighter: object, X: np.ndarray, a: np.ndarray, y: np.ndarray, grid: 
 
 
 def measure_warm_start(
-    dgp: str, n: int, seeds: range, resamples: int, steps: tuple[int, ...] = STEPS
+    dgp: str,
+    n: int,
+    seeds: range,
+    resamples: int,
+    steps: tuple[int, ...] = STEPS,
+    params: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """One row per (seed, resample, refit): the curve on the grid and the CPU time."""
+    """One row per (seed, resample, refit): the curve on the grid and the CPU time. ``params``
+    go to every :class:`~dowhy_e2b.E2BWeights` (its defaults otherwise)."""
     from dowhy_e2b import E2BWeights
 
     rows = []
@@ -58,7 +65,7 @@ def measure_warm_start(
         rng = np.random.default_rng(10_000 + seed)
         with limited_threads(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            base = E2BWeights(random_state=seed, dose_grid=bench.grid).fit(X, a, y)
+            base = E2BWeights(random_state=seed, dose_grid=bench.grid, **(params or {})).fit(X, a, y)
             for b in range(resamples):
                 idx = rng.integers(0, n, n)
                 Xb, ab, yb = X[idx], a[idx], y[idx]

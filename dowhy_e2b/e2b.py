@@ -424,7 +424,7 @@ class E2BWeights(BaseWeights):
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         rng = np.random.default_rng(seed)
         n = a.shape[0]
-        self.basis_ = self._fit_basis(X, a)
+        self.basis_ = self._fit_basis(X, a, warm=previous is not None)
         self.design_ = self._fit_design(a)
         self.grid_ = check_dose_grid(GRID_POINTS if self.dose_grid is None else self.dose_grid, a)
         if self.cross_fit is None:
@@ -487,9 +487,12 @@ class E2BWeights(BaseWeights):
             return None
         return [{k: v.detach().clone() for k, v in m.state_dict().items()} for m in self.models_]
 
-    def _fit_basis(self, X: np.ndarray, a: np.ndarray) -> TensorBasis | tuple[np.ndarray, np.ndarray]:
+    def _fit_basis(
+        self, X: np.ndarray, a: np.ndarray, warm: bool = False
+    ) -> TensorBasis | tuple[np.ndarray, np.ndarray]:
         if self.base_model == "tensor":
-            return fit_tensor_basis(X, a, n_knots=int(self.base_knots))
+            like = self.basis_ if warm and isinstance(getattr(self, "basis_", None), TensorBasis) else None
+            return fit_tensor_basis(X, a, n_knots=int(self.base_knots), like=like)
         Xa = np.column_stack([X, a])
         sd = Xa.std(axis=0)
         return Xa.mean(axis=0), np.where(sd > 0, sd, 1.0)

@@ -146,6 +146,7 @@ def fit_tensor_basis(
     n_knots: int = 4,
     degree: int = 3,
     pair_covariates: int = PAIR_COVARIATES,
+    like: TensorBasis | None = None,
 ) -> TensorBasis:
     """Fit the tensor basis on a sample.
 
@@ -159,6 +160,9 @@ def fit_tensor_basis(
     pair_covariates : int, default=PAIR_COVARIATES
         Products ``x_j x_k`` are formed among at most this many covariates: all of them when there
         are that few, otherwise those most associated with the treatment.
+    like : TensorBasis, optional
+        Keep this basis's squares and products (a warm start's parameters then keep their
+        meaning); the spline knots and the standardisation are still fitted to ``(X, a)``.
 
     Returns
     -------
@@ -172,13 +176,11 @@ def fit_tensor_basis(
     spline = SplineTransformer(
         knots=_knots(a, n_knots)[:, None], degree=degree, extrapolation="constant", include_bias=True
     ).fit(a[:, None])
-    return TensorBasis(
-        spline=spline,
-        x_mean=mean,
-        x_scale=scale,
-        squares=non_binary(X),
-        pairs=covariate_pairs(X, a, pair_covariates),
-    )
+    if like is not None and like.x_mean.shape[0] == X.shape[1]:
+        squares, pairs = like.squares, like.pairs
+    else:
+        squares, pairs = non_binary(X), covariate_pairs(X, a, pair_covariates)
+    return TensorBasis(spline=spline, x_mean=mean, x_scale=scale, squares=squares, pairs=pairs)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ with :math:`B_m` the outcome stage's spline basis, :math:`f` a random spline of 
 :math:`g` and :math:`h_m` random functions of the covariates, and Gaussian noise. :math:`g` and
 :math:`h_m` are Gaussian combinations of a dictionary of features: the standardised covariates
 (linear), their squares and the products of the covariates most associated with the treatment
-(quadratic), cubes of random projections (cubic), random tanh
-units (a random one-hidden-layer MLP), and a spline of the estimated propensity index
+(quadratic), cubes of random projections (cubic), random tanh units (a random one-hidden-layer
+MLP), and a spline of the estimated propensity index
 :math:`\hat E[a \mid x]` — the functions of :math:`x` most entangled with the treatment. Each kind
 gets a share of the variance; every column is centred and scaled, so a draw has expected sample
 variance 1 (plus the noise).

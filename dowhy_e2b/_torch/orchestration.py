@@ -244,7 +244,8 @@ def train_run(
         sampled loss) inside ``torch.random.fork_rng``.
     device : torch.device
     init_state : dict, optional
-        Parameters to start from (warm start); zero (plain entropy balancing) otherwise.
+        Parameters to start from (warm start) when their shapes fit the model; zero (plain
+        entropy balancing) otherwise.
     """
     plan = make_plan(X, a, y, setup, np.random.default_rng(seed))
     objective = build_objective(X, a, plan, setup, design=design, grid=grid, device=device)
@@ -265,7 +266,7 @@ def train_run(
             model: torch.nn.Module = TensorBaseWeights(n_spline, Phi.shape[1] - n_spline).to(device)
         else:
             model = MLPBaseWeights(Phi.shape[1], hidden=tuple(setup.hidden)).to(device)
-        if init_state is not None:
+        if init_state is not None and _same_shapes(model, init_state):
             model.load_state_dict(init_state)
         result = train_base_weights(
             model,
@@ -284,6 +285,12 @@ def train_run(
     model.load_state_dict(result.state)
     model.eval()
     return TrainedRun(model=model, result=result, ridge=ridge, plan=plan)
+
+
+def _same_shapes(model: torch.nn.Module, state: dict[str, Any]) -> bool:
+    """Whether a warm start's parameters fit the model (the number of covariates may have changed)."""
+    own = model.state_dict()
+    return own.keys() == state.keys() and all(own[k].shape == state[k].shape for k in own)
 
 
 def _loss_function(

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from benchmarks.dgps import DESIGN_DGPS, DGPS, HIGHDIM_DGPS, VALIDATION_DGPS, make_bench_data
+from benchmarks.dgps import DEVELOPMENT_DGPS, DGPS, HIGHDIM_DGPS, VALIDATION_DGPS, make_bench_data
 
 
 def test_the_groups_partition_the_registry():
-    groups = [*DESIGN_DGPS, *VALIDATION_DGPS, *HIGHDIM_DGPS, "dowhy_linear"]
+    groups = [*DEVELOPMENT_DGPS, *VALIDATION_DGPS, *HIGHDIM_DGPS, "dowhy_linear"]
     assert sorted(groups) == sorted(DGPS)
     for name in HIGHDIM_DGPS:
         bench = make_bench_data(name, 120, 0)

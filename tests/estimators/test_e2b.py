@@ -237,3 +237,20 @@ def test_estimator_falls_back_with_a_balance_warning(monkeypatch):
     assert e2b.fell_back_ and e2b.converged_
     eb = EntropyBalancingWeights(ridge=e2b.ridge_).fit(X, a)
     np.testing.assert_allclose(e2b.weights_, eb.weights_, rtol=1e-6)
+
+
+def test_warm_start_keeps_the_basis_terms_and_survives_a_new_column():
+    """A bootstrap resample may rank the covariates differently; a warm start keeps the products of
+    the previous basis so that its parameters keep their meaning. A refuter's extra column changes
+    the model's shape: the refit then starts from zero."""
+    rng = np.random.default_rng(16)
+    X = rng.standard_normal((300, 20))
+    a = X[:, :3].sum(axis=1) + rng.standard_normal(300)
+    y = a + X[:, 0] ** 2 + rng.standard_normal(300)
+    fitted = E2BWeights(**FAST, random_state=0).fit(X, a, y)
+    idx = rng.integers(0, 300, 300)
+    warm = copy.deepcopy(fitted).set_params(warm_start=True, max_steps=0).fit(X[idx], a[idx], y[idx])
+    np.testing.assert_array_equal(warm.basis_.pairs, fitted.basis_.pairs)
+    wider = np.column_stack([X, rng.standard_normal(300)])
+    refit = copy.deepcopy(fitted).set_params(warm_start=True, max_steps=0).fit(wider, a, y)
+    np.testing.assert_allclose(refit.base_weights_, 1.0)
