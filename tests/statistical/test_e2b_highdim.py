@@ -14,6 +14,12 @@ from dowhy_e2b import AverageDoseResponse, E2BWeights, EntropyBalancingWeights
 
 pytestmark = pytest.mark.slow
 
+#: Measured on seeds 1000-1009 (``measure_margins.py``): pooled ratio E2B / best entropy balancing
+#: 0.566 ± 0.054 (sparse40) and 0.297 ± 0.024 (mixed40). The thresholds sit about four standard
+#: errors above (sparse40) and eight above (mixed40): an E2B that learns nothing (plain entropy
+#: balancing with one moment) scores 1.9 and 1.0 there.
+THRESHOLD = {"sparse40": 0.8, "mixed40": 0.5}
+
 
 def _rmse(weighter, bench):
     with warnings.catch_warnings():
@@ -26,7 +32,7 @@ def _rmse(weighter, bench):
 
 @pytest.mark.parametrize("process", ["sparse40", "mixed40"])
 def test_e2b_beats_the_best_entropy_balancing_with_40_covariates(process):
-    """MARGIN_DOC"""
+    """Ten fresh seeds at n = 1000: E2B's mean RMSE well below the best entropy balancing's."""
     e2b, eb = [], []
     for seed in range(5000, 5010):
         bench = DGPS[process](1000, seed)
