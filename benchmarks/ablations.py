@@ -344,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--large-seeds", type=int, default=10, help="seeds of the n = 4000 processes (the first ones)"
     )
+    p.add_argument("--highdim-seeds", type=int, default=10, help="seeds of the high-dimensional processes")
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--no-validation", action="store_true", help="only the development processes")
