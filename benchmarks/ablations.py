@@ -19,8 +19,8 @@ Every method shares the outcome stage (weighted cubic spline, 5 quantile knots).
 a table is the best entropy balancing (moments 1, 2 or 3) on that process — the bar E2B must not
 fall below; on ``poor_overlap`` the best of all the other weighting methods is shown too.
 
-Run: ``python -m benchmarks.ablations [--seeds 20] [--first-seed 100] [--variant-seeds 6]
-[--highdim-seeds 10] [--large-seeds 3] [--jobs 1]``; it writes ``docs/e2b_ablations.md`` and
+Run: ``python -m benchmarks.ablations [--seeds 20] [--first-seed 100] [--variant-seeds 10]
+[--highdim-seeds 10] [--large-seeds 10] [--jobs 1]``; it writes ``docs/e2b_ablations.md`` and
 ``docs/e2b_ablations.csv``.
 """
 
@@ -64,7 +64,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
     "e2b_300_steps": (
         {"max_steps": 300, "learning_rate": 0.01},
         {},
-        "the previous training: 300 steps, rate 0.01",
+        "the previous step budget and rate: at most 300 steps at 0.01 (warm-up and plateau decay kept)",
     ),
     "e2b_no_guard": (
         {},
@@ -163,7 +163,7 @@ def tasks(
     variant_seeds: range,
     validation: bool = True,
     highdim: bool = True,
-    large_seeds: int = 3,
+    large_seeds: int = 10,
     highdim_seeds: int = 10,
 ) -> list[tuple]:
     """``(dgp, n, seed, method)`` of the study: the high-dimensional processes on the first
@@ -186,7 +186,7 @@ def run_ablations(
     validation: bool = True,
     highdim: bool = False,
     variant_seeds: range | None = None,
-    large_seeds: int = 3,
+    large_seeds: int = 10,
     highdim_seeds: int = 10,
 ) -> pd.DataFrame:
     """Run the study; one row per (process, n, seed, method). ``n`` sets the development and
@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.ablations", description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--first-seed", type=int, default=100)
-    p.add_argument("--variant-seeds", type=int, default=6, help="seeds of the variants (the first ones)")
+    p.add_argument("--variant-seeds", type=int, default=10, help="seeds of the variants (the first ones)")
     p.add_argument(
         "--large-seeds", type=int, default=10, help="seeds of the n = 4000 processes (the first ones)"
     )

@@ -102,12 +102,14 @@ class E2BWeights(BaseWeights):
         Largest number of Adam steps. Early stopping (``patience``) normally ends training
         first; ``stopped_early_`` records whether it did.
     learning_rate : float, default=0.03
-        Adam's learning rate.
+        Adam's learning rate, reached after a linear warm-up over the first ``WARMUP_STEPS`` (25)
+        steps.
     weight_decay : float, default=1e-5
         Coefficient of :math:`\tfrac12\lVert\theta\rVert^2`.
     patience : int, default=50
-        Early stopping: steps without a 0.1% improvement of the held-out loss. The parameters
-        with the best held-out loss are kept.
+        Early stopping: training stops after this many steps without a 0.1% improvement of the
+        held-out loss; the learning rate is halved after half of them. The parameters with the
+        best held-out loss are kept.
     validation_fraction : float, default=0.0
         Where the held-out loss (early stopping, model selection, ``ridge="auto"``) is measured.
         0: on the training units, with fresh random features and with the anchors refitted on
@@ -139,7 +141,9 @@ class E2BWeights(BaseWeights):
         scikit-learn's convention: when ``True``, a later ``fit`` (on new data, e.g. a bootstrap
         resample or a refuter's altered data) starts training from the previous fit's network
         parameters instead of zero, for at most ``max_steps`` steps. Everything that depends on
-        the data (basis, anchors, noise ratio, ridge, held-out units) is recomputed. With
+        the data (basis knots and standardisation, anchors, noise ratio, ridge) is recomputed; the
+        basis keeps its squares and products, so that the parameters keep their meaning. If the
+        number of covariates changed, training starts from zero. With
         ``set_params(warm_start=True, max_steps=k)`` a refit costs about ``k`` steps.
     device : str, default="cpu"
         Torch device for training, e.g. ``"cuda"``.
@@ -230,8 +234,9 @@ class E2BWeights(BaseWeights):
     (:mod:`dowhy_e2b._calibration`); ``ALPHAS``, the penalties of the outcome regression
     (:mod:`dowhy_e2b._flexible`); ``PAIR_COVARIATES`` and ``TRAINING_KNOTS``
     (:mod:`dowhy_e2b._numerics.basis`); ``DEFAULT_SHARES``, ``TANH_SCALE``, ``TANH_OFFSET``,
-    ``PROPENSITY_KNOTS`` and ``N_INTERACTION_TANH`` (:mod:`dowhy_e2b._torch.functions`); and
-    ``MIN_IMPROVEMENT`` (:mod:`dowhy_e2b._torch.training`).
+    ``PROPENSITY_KNOTS`` and ``N_INTERACTION_TANH`` (:mod:`dowhy_e2b._torch.functions`);
+    ``MIN_IMPROVEMENT``, ``WARMUP_STEPS`` and ``PLATEAU_DECAY`` (:mod:`dowhy_e2b._torch.training`);
+    ``VALIDATION_FOLDS`` (:mod:`dowhy_e2b._torch.orchestration`).
 
     References
     ----------
