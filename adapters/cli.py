@@ -6,21 +6,46 @@ identify, estimate with a dowhy-e2b method, print the curve and a contrast, and 
 ``estimate`` does the same for a CSV file: the causal graph comes from a GML file (``--graph``) or
 is built from the listed confounders (each one a cause of the treatment and of the outcome); it
 writes the curve (CSV), its plot (PNG) and, if asked, the audit (Markdown and/or HTML).
+
+The arguments and the checks that need no heavy import live in :mod:`dowhy_e2b._cli_args`, so that
+``--help``, ``--version`` and a missing file are answered before torch and DoWhy load. Warnings are
+printed on one line each (``warning: Category: message``), without source lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import logging
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from dowhy_e2b._cli_args import UsageError, build_parser, check_files
 
 __all__ = ["main"]
 
 
 _LABELS = {"e2b": "E2B", "entropy_balancing": "entropy balancing", "gps_weighting": "GPS weighting"}
+
+
+@contextlib.contextmanager
+def _warnings_on_one_line() -> Iterator[None]:
+    """Print each warning once, as ``warning: Category: message`` on stderr (no file or source line)."""
+
+    def show(message: Any, category: type[Warning], *_: Any, **__: Any) -> None:
+        text = " ".join(str(message).split())
+        print(f"warning: {category.__name__}: {text}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        # DoWhy's deprecation warnings under pandas 3 concern DoWhy's code, not the user's.
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.showwarning = show
+        yield
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -32,6 +57,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     import dowhy_e2b  # noqa: F401  (registers the estimators)
     from dowhy_e2b.datasets import load_lemonade
+    from dowhy_e2b.exceptions import BalanceWarning
     from dowhy_e2b.plotting import plot_dose_response
 
     ds = load_lemonade(n_samples=args.n_samples, random_state=args.seed)
@@ -41,13 +67,16 @@ def _demo(args: argparse.Namespace) -> int:
     params = {"random_state": args.seed, "dose_grid": 25, "verbose": args.verbose}
     estimates = {}
     for method in (args.method, "unweighted"):
-        estimates[method] = model.estimate_effect(
-            estimand,
-            method_name=method,
-            treatment_value=args.treatment_value,
-            control_value=args.control_value,
-            method_params={"init_params": params},
-        )
+        with warnings.catch_warnings():
+            if method == "unweighted":  # a deliberately confounded reference: its imbalance is the point
+                warnings.simplefilter("ignore", BalanceWarning)
+            estimates[method] = model.estimate_effect(
+                estimand,
+                method_name=method,
+                treatment_value=args.treatment_value,
+                control_value=args.control_value,
+                method_params={"init_params": params},
+            )
     est = estimates[args.method]
     curve = est.dose_response
     print(f"\naverage dose-response of {ds.outcome} on {ds.treatment} ({args.method}):")
@@ -63,7 +92,9 @@ def _demo(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    ax = plot_dose_response(estimates["unweighted"], label="unweighted (confounded)", color="tab:gray")
+    ax = plot_dose_response(
+        estimates["unweighted"], label="unweighted (confounded)", color="tab:gray", band="none"
+    )
     plot_dose_response(
         est,
         ax=ax,
@@ -71,21 +102,16 @@ def _demo(args: argparse.Namespace) -> int:
         label=_LABELS.get(args.method, args.method),
         color="tab:blue",
         truth=ds.true_adrf,
+        xlabel="lemon juice (ml per litre)",
+        ylabel="mean taste rating",
     )
-    ax.set_xlabel("lemon juice (ml per litre)")
-    ax.set_ylabel("mean taste rating")
     ax.set_title("How much lemon makes the best lemonade?")
-    ax.figure.tight_layout()
     path = out / "dose_response.png"
     ax.figure.savefig(path, dpi=120)
     plt.close(ax.figure)
     curve.to_csv(out / "dose_response.csv", index=False)
     print(f"\nwrote {path} and {out / 'dose_response.csv'}")
     return 0
-
-
-class UsageError(ValueError):
-    """A problem with the command's arguments or input files; reported without a traceback."""
 
 
 def _parse_params(items: list[str]) -> dict[str, Any]:
@@ -111,8 +137,6 @@ def _split_names(values: list[str] | None) -> list[str]:
 def _load_graph(path: Path, data_columns: list[str], treatment: str, outcome: str) -> Any:
     import networkx as nx
 
-    if not path.is_file():
-        raise UsageError(f"graph file {str(path)!r} does not exist.")
     try:
         graph = nx.read_gml(path)
     except (nx.NetworkXError, ValueError) as err:
@@ -130,6 +154,34 @@ def _load_graph(path: Path, data_columns: list[str], treatment: str, outcome: st
     return graph
 
 
+def _categorical(data: Any, names: list[str], treatment: str, outcome: str) -> Any:
+    """The data with the ``--categorical`` columns as pandas categoricals (a copy)."""
+    roles = [c for c in names if c in (treatment, outcome)]
+    if roles:
+        raise UsageError(f"--categorical {roles}: the treatment and the outcome must stay numeric.")
+    return data.astype({name: "category" for name in names}) if names else data
+
+
+def _contrast(args: argparse.Namespace, data: Any) -> tuple[float, float]:
+    """The doses of the printed contrast: as given, else the treatment's 75th and 25th percentiles."""
+    from dowhy_e2b._validation import (
+        as_float_vector,
+        check_contrast,
+        default_contrast,
+        require_varying_treatment,
+    )
+
+    a = as_float_vector(data[args.treatment], args.treatment, role="treatment")
+    require_varying_treatment(a, args.treatment)
+    treatment_value, control_value = args.treatment_value, args.control_value
+    if treatment_value is None or control_value is None:
+        high, low = default_contrast(a, args.treatment)
+        treatment_value = high if treatment_value is None else treatment_value
+        control_value = low if control_value is None else control_value
+    check_contrast(treatment_value, control_value)
+    return float(treatment_value), float(control_value)
+
+
 def _estimate(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -144,13 +196,12 @@ def _estimate(args: argparse.Namespace) -> int:
     from dowhy_e2b.plotting import plot_dose_response
 
     path = Path(args.data)
-    if not path.is_file():
-        raise UsageError(f"data file {str(path)!r} does not exist.")
     data = pd.read_csv(path)
     columns = [str(c) for c in data.columns]
     confounders = _split_names(args.confounders)
-    wanted = [args.treatment, args.outcome, *confounders]
-    missing = [c for c in wanted if c not in columns]
+    categorical = _split_names(args.categorical)
+    wanted = [args.treatment, args.outcome, *confounders, *categorical]
+    missing = [c for c in dict.fromkeys(wanted) if c not in columns]
     if missing:
         raise UsageError(f"column(s) {missing} are not in {path.name}; its columns are {columns}.")
     if args.method not in REGISTERED:
@@ -159,6 +210,7 @@ def _estimate(args: argparse.Namespace) -> int:
         raise UsageError(
             "give either --graph or --confounders: with a graph, the confounders follow from it."
         )
+    data = _categorical(data, categorical, args.treatment, args.outcome)
     if args.graph:
         graph = _load_graph(Path(args.graph), columns, args.treatment, args.outcome)
     elif confounders:
@@ -168,17 +220,26 @@ def _estimate(args: argparse.Namespace) -> int:
         graph.add_edge(args.treatment, args.outcome)
     else:
         raise UsageError("give the confounders (--confounders x1 x2 ...) or a causal graph (--graph G.gml).")
+    treatment_value, control_value = _contrast(args, data)
 
     model = CausalModel(data=data, treatment=args.treatment, outcome=args.outcome, graph=graph)
     estimand = model.identify_effect()
     adjustment = estimand.get_adjustment_set()
     if adjustment is None:
         raise UsageError("the graph gives no back-door adjustment set for the effect: it is not identified.")
+    unused = sorted(set(categorical) - set(adjustment))
+    if unused:
+        print(f"note: --categorical {unused} are not in the adjustment set and are not used.")
     print(f"data: {path.name}, n = {len(data)}; adjusting for {sorted(adjustment) or 'nothing'}")
+    levels = {
+        c: int(data[c].nunique())
+        for c in sorted(adjustment)
+        if not pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c])
+    }
+    if levels:
+        listed = ", ".join(f"{c} ({k} levels)" for c, k in levels.items())
+        print(f"categorical confounders (one-hot encoded): {listed}")
 
-    a = pd.to_numeric(data[args.treatment], errors="coerce")
-    treatment_value = args.treatment_value if args.treatment_value is not None else float(a.quantile(0.75))
-    control_value = args.control_value if args.control_value is not None else float(a.quantile(0.25))
     params = {
         "dose_grid": args.dose_grid,
         "n_bootstrap": args.n_bootstrap,
@@ -203,24 +264,16 @@ def _estimate(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "dose_response.csv", out / "dose_response.png"]
     est.dose_response.to_csv(written[0], index=False)
-    ax = plot_dose_response(
-        est, label=args.method.replace("_", " "), xlabel=args.treatment, ylabel=f"mean {args.outcome}"
-    )
+    ax = plot_dose_response(est, label=_LABELS.get(args.method, args.method))
     ax.set_title(f"Average dose-response of {args.outcome} on {args.treatment}")
-    ax.figure.tight_layout()
     ax.figure.savefig(written[1], dpi=120)
     plt.close(ax.figure)
 
     if args.audit != "none":
-        report = dowhy_e2b.audit(
-            model,
-            estimand,
-            est,
-            num_simulations=args.num_simulations,
-            n_jobs=args.n_jobs,
-            random_state=args.seed,
-            verbose=args.verbose,
-        )
+        options: dict[str, Any] = {"n_jobs": args.n_jobs, "random_state": args.seed, "verbose": args.verbose}
+        if args.num_simulations is not None:
+            options["num_simulations"] = args.num_simulations
+        report = dowhy_e2b.audit(model, estimand, est, **options)
         print(f"audit verdict: {report.verdict}")
         for reason in report.reasons:
             print(f"  - {reason}")
@@ -230,79 +283,18 @@ def _estimate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dowhy_e2b", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    demo = sub.add_parser("demo", help="estimate and plot the lemonade dose-response curve")
-    demo.add_argument(
-        "--method", default="e2b", help="e2b (default), entropy_balancing, gps_weighting, unweighted"
-    )
-    demo.add_argument("--out", default="out", help="output folder for the PNG and CSV (default: out)")
-    demo.add_argument("--n-samples", type=int, default=2000)
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--treatment-value", type=float, default=11.0)
-    demo.add_argument("--control-value", type=float, default=6.0)
-    demo.add_argument("--verbose", action="store_true", help="progress bars")
-
-    est = sub.add_parser(
-        "estimate",
-        help="estimate the dose-response curve of a CSV file",
-        description="Estimate the average dose-response curve of a continuous treatment in a CSV file "
-        "and write it as CSV and PNG (and the audit as Markdown/HTML with --audit).",
-        epilog="example: python -m dowhy_e2b estimate data.csv --treatment dose --outcome y "
-        "--confounders age,income --method e2b --audit md",
-    )
-    est.add_argument("data", help="CSV file with a header row")
-    est.add_argument("--treatment", required=True, help="column of the continuous treatment")
-    est.add_argument("--outcome", required=True, help="column of the outcome")
-    est.add_argument(
-        "--confounders",
-        nargs="+",
-        metavar="NAME",
-        help="confounder columns (space- or comma-separated); each is taken to cause treatment and outcome",
-    )
-    est.add_argument("--graph", metavar="G.gml", help="causal graph in GML (instead of --confounders)")
-    est.add_argument(
-        "--method", default="e2b", help="e2b (default), entropy_balancing, gps_weighting, unweighted"
-    )
-    est.add_argument("--treatment-value", type=float, help="dose of the contrast (default: 75th percentile)")
-    est.add_argument("--control-value", type=float, help="reference dose (default: 25th percentile)")
-    est.add_argument("--dose-grid", type=int, default=50, help="points on the curve (default: 50)")
-    est.add_argument("--n-bootstrap", type=int, default=200, help="bootstrap replicates for the band")
-    est.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a parameter of the method, e.g. --param moments=2 --param max_steps=50 (repeatable)",
-    )
-    est.add_argument("--out", default="out", help="output folder (default: out)")
-    est.add_argument(
-        "--audit",
-        choices=["none", "md", "html", "both"],
-        default="none",
-        help="also run dowhy_e2b.audit and write audit.md and/or audit.html",
-    )
-    est.add_argument("--num-simulations", type=int, default=20, help="simulations per refuter in the audit")
-    est.add_argument("--n-jobs", type=int, default=None, help="parallel workers for the audit")
-    est.add_argument("--seed", type=int, default=0)
-    est.add_argument("--verbose", action="store_true", help="progress bars")
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m dowhy_e2b`` and the ``dowhy-e2b`` script."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    if args.command == "demo":
-        return _demo(args)
-    try:
-        return _estimate(args)
-    except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except (ValueError, TypeError, KeyError) as err:  # raised by the estimators for bad input data
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    with _warnings_on_one_line():
+        try:
+            check_files(args)  # before the heavy imports of the commands
+            return _demo(args) if args.command == "demo" else _estimate(args)
+        except UsageError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        except (ValueError, TypeError, KeyError) as err:  # raised by the estimators for bad input data
+            message = err.args[0] if isinstance(err, KeyError) and err.args else err
+            print(f"error: {message}", file=sys.stderr)
+            return 1

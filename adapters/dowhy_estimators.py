@@ -8,8 +8,10 @@ is pinned by ``tests/adapters``.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import logging
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,10 +24,16 @@ from dowhy_e2b import (
     E2BWeights,
     EntropyBalancingWeights,
     GPSWeights,
+    SubgroupDoseResponse,
     UnitWeights,
     balance_table,
+    effective_sample_size,
 )
-from dowhy_e2b._validation import as_float_vector, check_treatment, encode_frame
+from dowhy_e2b._validation import as_float_vector, check_contrast, check_treatment, encode_frame
+from dowhy_e2b.balance_check import check_balance
+from dowhy_e2b.exceptions import BalanceWarning
+
+from .refit import WarmRefit, applicable_refit_params
 
 __all__ = [
     "DoseResponseEstimator",
@@ -52,7 +60,19 @@ DOWHY_KEYS = frozenset(
     }
 )
 #: Parameters of the dose-response pipeline (the rest belong to the weighting estimator).
-PIPELINE_KEYS = ("dose_grid", "n_bootstrap", "n_jobs", "random_state", "verbose", "outcome_model")
+PIPELINE_KEYS = (
+    "outcome_stage",
+    "outcome_regressor",
+    "dr_form",
+    "cv",
+    "n_knots",
+    "penalty",
+    "dose_grid",
+    "n_bootstrap",
+    "n_jobs",
+    "random_state",
+    "verbose",
+)
 #: Keyword arguments accepted by ``fit`` (DoWhy's ``method_params["fit_params"]``).
 FIT_KEYS = ("sample_weight",)
 
@@ -83,18 +103,25 @@ class DoseResponseEstimator(CausalEstimator):
     """Base class: a DoWhy estimator of the average dose-response curve of a continuous treatment.
 
     Subclasses set :attr:`method_name` and :meth:`_make_weighter`. Parameters of the weighting
-    estimator and of the curve (``dose_grid``, ``n_bootstrap``, ``n_jobs``, ``random_state``,
-    ``verbose``, ``outcome_model``) are accepted flat in ``method_params`` or inside
-    ``method_params["init_params"]``; a misspelt name raises a ``TypeError`` listing the valid ones.
+    estimator and of the curve (those of :class:`~dowhy_e2b.AverageDoseResponse`:
+    ``outcome_stage``, ``outcome_regressor``, ``dr_form``, ``cv``, ``n_knots``, ``penalty``,
+    ``dose_grid``, ``n_bootstrap``, ``n_jobs``, ``random_state``, ``verbose``) are accepted flat in
+    ``method_params`` or inside ``method_params["init_params"]``; a misspelt name raises a
+    ``TypeError`` listing the valid ones.
 
     After ``estimate_effect`` the :class:`~dowhy.causal_estimator.CausalEstimate` carries, besides
     the float ``value`` (:math:`\\hat\\mu(t) - \\hat\\mu(c)`), a ``dose_response`` DataFrame
-    (``treatment``, ``mean_outcome``, ``ci_lower``, ``ci_upper``), the ``weights`` and their
-    ``effective_sample_size``.
+    (``treatment``, ``mean_outcome``, ``ci_lower``, ``ci_upper``, ``band_lower``, ``band_upper``,
+    ``local_ess``; rows at the grid and at ``treatment_value`` and ``control_value``) and its
+    ``effective_sample_size``. With effect modifiers, ``dose_response`` holds one curve per level
+    (long form, a column per modifier), ``average_dose_response`` the population curve, and
+    ``conditional_estimates`` the contrast within every level.
     """
 
     method_name: ClassVar[str] = ""
     default_n_bootstrap: ClassVar[int] = 200
+    #: The outcome stage when ``outcome_stage`` is not given (``None``: the pipeline's default).
+    default_outcome_stage: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -134,6 +161,10 @@ class DoseResponseEstimator(CausalEstimator):
         self._pipeline_params = {k: v for k, v in params.items() if k in PIPELINE_KEYS}
         self._init_fit_params = dict(fit_params or {})
         self._compute_bands = True
+        # Refits by DoWhy's refuters: no repeated balance warnings; optional cheaper settings.
+        self._warn_balance = True
+        self._refit_params: dict[str, Any] = {}
+        self._warm_weighter: Any = None
         self.adrf_: AverageDoseResponse | None = None
         self.logger.info("Using %s estimator", self.method_name)
 
@@ -142,17 +173,21 @@ class DoseResponseEstimator(CausalEstimator):
         raise NotImplementedError
 
     def _make_pipeline(self) -> AverageDoseResponse:
-        p = dict(self._pipeline_params)
-        n_boot = p.pop("n_bootstrap", self.default_n_bootstrap)
+        params = dict(self._pipeline_params)
+        n_boot = params.pop("n_bootstrap", self.default_n_bootstrap)
+        if self.default_outcome_stage is not None:
+            params.setdefault("outcome_stage", self.default_outcome_stage)
+        if params.get("outcome_regressor") is not None:
+            params["outcome_regressor"] = clone(params["outcome_regressor"])
+        if self._warm_weighter is not None:
+            weighter = WarmRefit(self._warm_weighter)
+        else:
+            weighter = self._make_weighter(**self._weighter_params)
         return AverageDoseResponse(
-            weighter=self._make_weighter(**self._weighter_params),
-            outcome_model=clone(p["outcome_model"]) if p.get("outcome_model") is not None else None,
-            dose_grid=p.get("dose_grid", 50),
+            weighter=weighter,
             n_bootstrap=n_boot if self._compute_bands else 0,
             confidence_level=self.confidence_level,
-            n_jobs=p.get("n_jobs"),
-            random_state=p.get("random_state"),
-            verbose=p.get("verbose", False),
+            **params,
         )
 
     def get_new_estimator_object(
@@ -165,12 +200,33 @@ class DoseResponseEstimator(CausalEstimator):
         """A copy for a refit on altered data (refuters, DoWhy's bootstrap).
 
         Only the copy's ``value`` is used by its callers, so it skips the bootstrap bands (they
-        are computed on demand if asked for).
+        are computed on demand if asked for), and it does not repeat the estimate's
+        :class:`~dowhy_e2b.BalanceWarning`. Parameters set with :meth:`with_refit_params` apply to
+        the copy's weighter; with ``warm_start=True`` the copy continues training the fitted
+        weighter instead of starting over.
         """
         new = super().get_new_estimator_object(
             identified_estimand, test_significance, evaluate_effect_strength, confidence_intervals
         )
         new._compute_bands = False
+        new._warn_balance = False
+        fitted = None if new.adrf_ is None else new.adrf_.weighter_
+        params = applicable_refit_params(fitted, new._refit_params)
+        if params.get("warm_start"):
+            new._warm_weighter = fitted.set_params(**params)
+        else:
+            new._weighter_params.update(params)
+        return new
+
+    def with_refit_params(self, **params: Any) -> DoseResponseEstimator:
+        """A shallow copy of this fitted estimator whose refits (by DoWhy's refuters) use ``params``.
+
+        Only the parameters the weighter accepts are applied, e.g. ``warm_start=True,
+        max_steps=50`` for a weighter that can continue training from its fitted state. The
+        estimator itself is not changed.
+        """
+        new = copy.copy(self)
+        new._refit_params = dict(params)
         return new
 
     # -- DoWhy's estimator interface ---------------------------------------------------------
@@ -184,7 +240,9 @@ class DoseResponseEstimator(CausalEstimator):
         data : pandas.DataFrame
             The data; it is not modified.
         effect_modifier_names : list of str, optional
-            Accepted for DoWhy's interface; the average curve does not condition on them.
+            Effect modifiers: besides the population curve, one curve per level (numeric
+            modifiers with more than 10 values are cut into ``num_quantiles_to_discretize_cont_cols``
+            quantile bins). They join the confounders of the population curve.
         **fit_params
             ``sample_weight``: name of a column of frequency or survey weights.
         """
@@ -195,17 +253,14 @@ class DoseResponseEstimator(CausalEstimator):
         self._fit_params = params
         self.reset_encoders()
         self._set_effect_modifiers(data, effect_modifier_names)
-        if self._effect_modifier_names:
-            self.logger.info(
-                "effect modifiers %s are not used: the average dose-response is marginal over them.",
-                self._effect_modifier_names,
-            )
         estimand = self._target_estimand
         self._treatment_name = _single(estimand.treatment_variable, "treatment")
         self._outcome_name = _single(estimand.outcome_variable, "outcome")
         # DoWhy's adjustment set is a set: its order varies with PYTHONHASHSEED. Sorting makes a fit
         # reproducible across processes (E2B's random features depend on the column order).
-        self._observed_common_causes_names = sorted(estimand.get_adjustment_set() or [])
+        adjustment = sorted(estimand.get_adjustment_set() or [])
+        modifiers = list(self._effect_modifier_names or [])
+        self._observed_common_causes_names = adjustment + [m for m in modifiers if m not in adjustment]
         X, names = encode_frame(data, self._observed_common_causes_names)
         a = check_treatment(data[self._treatment_name], name=self._treatment_name)
         y = as_float_vector(data[self._outcome_name], self._outcome_name, role="outcome")
@@ -214,10 +269,29 @@ class DoseResponseEstimator(CausalEstimator):
             col = params["sample_weight"]
             sample_weight = as_float_vector(data[col], str(col), role="sample weight")
         self._observed_common_causes = pd.DataFrame(X, columns=names, index=data.index)
+        self._confounders = data[self._observed_common_causes_names]
         self._arrays = (X, a, y)
-        self.adrf_ = self._make_pipeline().fit(
-            pd.DataFrame(X, columns=names), a, y, sample_weight=sample_weight
-        )
+        frame = pd.DataFrame(X, columns=names)
+        pipeline = self._make_pipeline()
+        with warnings.catch_warnings():
+            if not self._warn_balance:
+                warnings.simplefilter("ignore", BalanceWarning)
+            self.adrf_ = clone(pipeline).fit(frame, a, y, sample_weight=sample_weight)
+            weighter = self.adrf_.weighter_
+            if weighter is not None and getattr(weighter, "balance_check_", None) is None:
+                # A weighter that does not check its own balance is checked here.
+                check_balance(weighter, frame, a, method=self.method_name, stacklevel=2)
+            self.subgroups_: SubgroupDoseResponse | None = None
+            if modifiers:
+                self.subgroups_ = SubgroupDoseResponse(
+                    pipeline, n_bins=int(self.num_quantiles_to_discretize_cont_cols)
+                ).fit(
+                    frame,
+                    a,
+                    y,
+                    modifiers=data[modifiers].reset_index(drop=True),
+                    sample_weight=sample_weight,
+                )
         self.symbolic_estimator = self.construct_symbolic_estimator(estimand)
         return self
 
@@ -232,7 +306,8 @@ class DoseResponseEstimator(CausalEstimator):
         """The contrast :math:`\\hat\\mu(\\text{treatment\\_value}) - \\hat\\mu(\\text{control\\_value})`.
 
         ``data`` is not used beyond being attached to the estimate: the curve was fitted by
-        :meth:`fit`.
+        :meth:`fit`. The returned estimate's ``dose_response`` has rows at the grid and at both
+        contrast doses.
         """
         if target_units is None:
             target_units = "ate"
@@ -244,10 +319,22 @@ class DoseResponseEstimator(CausalEstimator):
         adrf = self._fitted()
         t = _unwrap_scalar(treatment_value, "treatment_value")
         c = _unwrap_scalar(control_value, "control_value")
+        check_contrast(t, c)
         self._target_units = target_units
         self._treatment_value = treatment_value
         self._control_value = control_value
         value = adrf.contrast(t, c)
+        values = np.union1d(adrf.grid_, [t, c])
+        curve = adrf.dose_response_frame(values)
+        extra: dict[str, Any] = {"dose_response": curve}
+        conditional = None
+        if self.subgroups_ is not None:
+            extra = {
+                "dose_response": self.subgroups_.dose_response_frame(values),
+                "average_dose_response": curve,
+            }
+            table = self.subgroups_.contrasts(t, c)
+            conditional = table.set_index(self.subgroups_.modifier_names_)["effect"]
         estimate = CausalEstimate(
             data=data,
             treatment_name=self._target_estimand.treatment_variable,
@@ -255,10 +342,11 @@ class DoseResponseEstimator(CausalEstimator):
             estimate=value,
             control_value=control_value,
             treatment_value=treatment_value,
+            conditional_estimates=conditional,
             target_estimand=self._target_estimand,
             realized_estimand_expr=self.symbolic_estimator,
-            dose_response=adrf.curve_.copy(),
-            effective_sample_size=float(np.sum(adrf.weights_) ** 2 / np.sum(adrf.weights_**2)),
+            effective_sample_size=effective_sample_size(adrf.weights_),
+            **extra,
         )
         estimate.add_estimator(self)
         return estimate
@@ -326,6 +414,29 @@ class DoseResponseEstimator(CausalEstimator):
         """Estimated mean outcome :math:`\\hat\\mu` at the treatment ``values``."""
         return self._fitted().predict(values)
 
+    def predict_derivative(self, values: Any) -> np.ndarray:
+        """Derivative :math:`\\hat\\mu'` (average marginal effect of the dose) at ``values``."""
+        return self._fitted().predict_derivative(values)
+
+    def derivative_frame(self, values: Any = None) -> pd.DataFrame:
+        """The derivative curve with pointwise and simultaneous bands (default: the fitted grid)."""
+        return self._replicates().derivative_frame(values)
+
+    def effect_curve(self, reference: float | None = None, values: Any = None) -> pd.DataFrame:
+        """Effects :math:`\\hat\\mu(t) - \\hat\\mu(\\text{reference})` with bands; the reference defaults
+        to the estimate's ``control_value``."""
+        ref = _unwrap_scalar(self._control_value, "control_value") if reference is None else reference
+        return self._replicates().effect_curve(ref, values)
+
+    def test_dose_response(self, hypothesis: str = "flat", values: Any = None) -> Any:
+        """Wald test that the curve is ``"flat"`` (the dose has no effect) or ``"linear"``.
+
+        Returns a :class:`~dowhy_e2b._numerics.inference.DoseResponseTest` with ``statistic``,
+        ``df`` and ``p_value`` (also ``result["p_value"]``); see
+        :meth:`dowhy_e2b.AverageDoseResponse.test_dose_response`.
+        """
+        return self._replicates().test_dose_response(hypothesis, values)
+
     def balance_table(self, moments: int | None = None) -> pd.DataFrame:
         """Correlation of the treatment with each confounder (and its powers) before/after weighting.
 
@@ -333,13 +444,13 @@ class DoseResponseEstimator(CausalEstimator):
         ----------
         moments : int, optional
             Report powers 1..``moments`` of every confounder; default: the powers the method
-            balanced (see :func:`dowhy_e2b.balance_table`).
+            balanced (see :func:`dowhy_e2b.balance_table`). Every level of a categorical
+            confounder has a row.
         """
         adrf = self._fitted()
         if moments is None:
-            return adrf.balance_table_.copy()
-        X, a, _ = self._arrays
-        return balance_table(X, a, adrf.weights_, feature_names=adrf.feature_names_, moments=moments)
+            moments = int(getattr(adrf.weighter_, "moments", 1) or 1)
+        return balance_table(self._confounders, self._arrays[1], adrf.weights_, moments=moments)
 
 
 class EntropyBalancingEstimator(DoseResponseEstimator):
@@ -370,9 +481,16 @@ class GPSWeightingEstimator(DoseResponseEstimator):
 
 
 class UnweightedEstimator(DoseResponseEstimator):
-    """The unweighted spline curve, ignoring confounding (``method_name="unweighted"``): a reference."""
+    """The unweighted spline curve, ignoring confounding (``method_name="unweighted"``): a reference.
+
+    Its outcome stage defaults to ``"weighted"`` (with unit weights: the plain smooth of the
+    outcome on the dose). With ``outcome_stage="doubly_robust"`` it becomes regression adjustment
+    (the cross-fitted outcome model's g-computation, corrected by its smoothed residuals), which no
+    longer ignores confounding.
+    """
 
     method_name = "unweighted"
+    default_outcome_stage = "weighted"
 
     def _make_weighter(self, **params: Any) -> UnitWeights:
         return UnitWeights(**params)

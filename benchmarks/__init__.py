@@ -1,4 +1,4 @@
-"""Benchmark suite of dowhy-e2b (DESIGN §7).
+"""Benchmark suite of dowhy-e2b (processes and targets: ARCHITECTURE.md, "Benchmarks and targets").
 
 Compares the project's weighting estimators (unweighted, GPS, entropy balancing with 1–3 moments,
 E2B), called through the core API and through DoWhy, with peer packages on data-generating

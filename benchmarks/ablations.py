@@ -80,6 +80,9 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
 BASELINES = ("unweighted", "gps", "eb1", "eb2", "eb3")
 #: The validation processes (from the registry in :mod:`benchmarks.dgps`), by name.
 VALIDATION_DGPS: dict[str, Any] = {name: DGPS[name] for name in dgps.VALIDATION_DGPS}
+#: The outcome stage every method shares: the weighted cubic spline with 5 quantile knots, unpenalised
+#: (the stage E2B trains for by default).
+STAGE: dict[str, Any] = {"outcome_stage": "weighted", "n_knots": 5, "penalty": 0.0}
 #: Sample sizes of the high-dimensional processes.
 HIGHDIM_SIZES = (1000, 4000)
 #: Processes (at n = 1000) that also get every variant.
@@ -123,9 +126,9 @@ def _run_one(dgp: str, n: int, seed: int, label: str) -> dict[str, Any]:
         with limited_threads(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             start, cpu = time.perf_counter(), time.process_time()
-            fit = AverageDoseResponse(_weighter(label, seed), n_bootstrap=0, dose_grid=bench.grid).fit(
-                X, a, bench.data[bench.outcome].to_numpy()
-            )
+            fit = AverageDoseResponse(
+                _weighter(label, seed), n_bootstrap=0, dose_grid=bench.grid, **STAGE
+            ).fit(X, a, bench.data[bench.outcome].to_numpy())
             elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
             Xn, _ = encode_frame(X)
             row: dict[str, Any] = {

@@ -21,7 +21,8 @@ from .metrics import METRIC_COLUMNS, TAIL_SHARE
 
 __all__ = ["TARGETS", "aggregate", "console_summary", "target_table", "write_report"]
 
-#: DESIGN §7: E2B's RMSE at most this multiple of the reference's. "weighting": the best other
+#: The targets (ARCHITECTURE.md, "Benchmarks and targets"): E2B's RMSE at most this multiple of
+#: the reference's. "weighting": the best other
 #: weighting method of ours (unweighted, GPS, EB 1–3); "all": the best method with an absolute
 #: curve, peers included (poor overlap is a do-no-harm case).
 TARGETS: dict[str, tuple[float, str]] = {
@@ -419,7 +420,7 @@ def _versions_line(meta: dict[str, Any]) -> str:
 
 def _targets_section(results: pd.DataFrame) -> list[str]:
     tt = target_table(results)
-    out = ["## Targets (DESIGN §7)", ""]
+    out = ["## Targets", ""]
     if tt.empty:
         return [*out, "No data-generating process with a target was run.", ""]
     out += [
@@ -745,7 +746,8 @@ def write_report(folder: Path) -> Path:
             ]
         elif n_seeds < MIN_SEEDS:
             lines += [
-                f"> **{n_seeds} seed(s) only**: DESIGN §7 asks for at least {MIN_SEEDS}; the standard errors "
+                f"> **{n_seeds} seed(s) only**: the benchmark asks for at least {MIN_SEEDS}; the standard "
+                "errors "
                 "below are correspondingly wide.",
                 "",
             ]
@@ -769,7 +771,8 @@ def write_report(folder: Path) -> Path:
             "",
             "Data-generating processes: "
             + "; ".join(f"`{d}`" for d in dgps)
-            + " (DESIGN §7; `dowhy_linear` is DoWhy's `linear_dataset` with a continuous treatment, a "
+            + " (defined in `dowhy_e2b.datasets` and `benchmarks/dgps.py`; `dowhy_linear` is DoWhy's "
+            "`linear_dataset` with a continuous treatment, a "
             "plumbing check whose truth is the sample dose-response).",
             "",
         ]

@@ -6,7 +6,7 @@ Smoke test (one seed, n = 300, fast methods, E2B with 20 steps; writes to ``out/
 
     python -m benchmarks.run --quick
 
-The full benchmark (DESIGN §7) and the scaling study, written to ``docs/``::
+The full benchmark (ARCHITECTURE.md, "Benchmarks and targets") and the scaling study, written to ``docs/``::
 
     python -m benchmarks.run --seeds 20 --n 1000
     python -m benchmarks.run --scaling

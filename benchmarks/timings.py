@@ -11,8 +11,9 @@ median of 3 fits on one thread, after a warm-up fit.
 and with E2B (bootstrap bands of 200 replicates included), then DoWhy's six refuters as a user
 calls them — placebo (permute), random common cause, data subset, bootstrap, dummy outcome
 (DoWhy's default number of simulations, 100, each), unobserved common cause (linear, strengths
-0.05) — with ``n_jobs=2``; and ``dowhy_e2b.audit`` with its defaults (20 simulations per refuter,
-both cores).
+0.05) — with ``n_jobs=2``; and ``dowhy_e2b.audit`` with its defaults at the time of the run, on
+both cores. (The audit's current defaults and its cost against the estimate are measured by
+``python -m benchmarks.audit_cost``, ``docs/audit_cost.md``.)
 
 Run: ``python -m benchmarks.timings [--n 100000] [--skip-refuters]``; writes ``docs/timings.md``.
 """

@@ -41,7 +41,7 @@ STEPS = (0, 25, 100)
 def _curve(weighter: object, X: np.ndarray, a: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
     from dowhy_e2b import WeightedDoseResponse
 
-    stage = WeightedDoseResponse().fit(a, y, sample_weight=weighter.weights_)  # type: ignore[attr-defined]
+    stage = WeightedDoseResponse(n_knots=5, penalty=0.0).fit(a, y, sample_weight=weighter.weights_)  # type: ignore[attr-defined]
     return stage.predict(grid)
 
 

@@ -27,6 +27,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax bundled with the site (copied to _static/mathjax): maths renders without a network.
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
@@ -59,6 +61,8 @@ nb_execution_timeout = 900
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
+# Widget outputs (progress bars) are shown as their text: no widget scripts from the network.
+nb_ipywidgets_js: dict[str, dict[str, str]] = {}
 
 # The notebooks live in notebooks/ at the top of the repository; the build reads copies.
 _NOTEBOOKS = DOCS / "notebooks"

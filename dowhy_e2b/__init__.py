@@ -8,6 +8,7 @@ average dose-response curve with bootstrap bands, and a DoWhy plugin: after ``im
 
 from __future__ import annotations
 
+from . import _cli_args  # noqa: F401  (first: the command line checks its arguments before heavy imports)
 from ._numerics import effective_sample_size
 from .diagnostics import balance_table
 from .dose_response import AverageDoseResponse, WeightedDoseResponse
@@ -16,13 +17,24 @@ from .entropy import EntropyBalancingWeights
 from .exceptions import (
     BalanceError,
     BalanceWarning,
+    ColumnTypeError,
     ConstantTreatmentWarning,
+    ContrastError,
     ConvergenceWarning,
     DiscreteTreatmentWarning,
+    DuplicateColumnError,
+    EmptyDataError,
     ExtrapolationWarning,
+    InvalidDataError,
+    MissingValueError,
+    ThinSupportWarning,
+    TooManyConstraintsError,
+    TooManyLevelsError,
 )
 from .gps import GPSWeights, UnitWeights
+from .outcome_models import FlexibleOutcomeRegressor
 from .report import AuditReport
+from .subgroups import SubgroupDoseResponse
 
 __version__ = "0.1.0"
 
@@ -31,13 +43,24 @@ __all__ = [
     "AverageDoseResponse",
     "BalanceError",
     "BalanceWarning",
+    "ColumnTypeError",
     "ConstantTreatmentWarning",
+    "ContrastError",
     "ConvergenceWarning",
     "DiscreteTreatmentWarning",
+    "DuplicateColumnError",
     "E2BWeights",
+    "EmptyDataError",
     "EntropyBalancingWeights",
     "ExtrapolationWarning",
+    "FlexibleOutcomeRegressor",
     "GPSWeights",
+    "InvalidDataError",
+    "MissingValueError",
+    "SubgroupDoseResponse",
+    "ThinSupportWarning",
+    "TooManyConstraintsError",
+    "TooManyLevelsError",
     "UnitWeights",
     "WeightedDoseResponse",
     "__version__",

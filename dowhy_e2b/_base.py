@@ -1,14 +1,23 @@
-"""Shared plumbing of the weighting estimators (scikit-learn conventions)."""
+"""Shared plumbing of the weighting estimators (scikit-learn conventions).
+
+Every ``fit`` ends with the balance check of :mod:`dowhy_e2b.balance_check` (a
+:class:`~dowhy_e2b.exceptions.BalanceWarning` when the weights miss its thresholds); weights
+recomputed for a bootstrap resample (:meth:`BaseWeights.weights_for`) are not checked again.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_treatment, is_constant
+from ._validation import check_numeric_frame, check_treatment, is_constant
+from .balance_check import check_balance
+from .exceptions import BalanceWarning, EmptyDataError
 
 __all__ = ["BaseWeights"]
 
@@ -18,12 +27,23 @@ class BaseWeights(BaseEstimator):
 
     Subclasses implement ``_fit_weights(X, a, sample_weight)`` returning weights with mean 1 and
     may set further fitted attributes. ``fit(X, a)`` follows scikit-learn's contract: the
-    treatment plays the role of ``y``.
+    treatment plays the role of ``y``. After fitting, the weights' balance is checked
+    (``balance_check_``; a :class:`~dowhy_e2b.exceptions.BalanceWarning` names what missed the
+    thresholds, followed by the subclass's :attr:`balance_advice`).
     """
+
+    #: Name of the method in messages.
+    method_label: ClassVar[str] = "weights"
+    #: What to try when the weights miss the balance threshold (appended to the BalanceWarning).
+    balance_advice: ClassVar[str] = ""
 
     def _validate_inputs(
         self, X: Any, a: Any, sample_weight: Any = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        if isinstance(X, pd.DataFrame):
+            check_numeric_frame(X)
+        elif hasattr(X, "shape") and len(X.shape) >= 1 and X.shape[0] == 0:
+            raise EmptyDataError("X has no rows: there is nothing to balance.")
         X, a = validate_data(self, X, a, y_numeric=True, ensure_min_samples=2, dtype=np.float64)
         a = check_treatment(a, name="treatment")
         if is_constant(a):
@@ -60,10 +80,22 @@ class BaseWeights(BaseEstimator):
         Returns
         -------
         self
+
+        Raises
+        ------
+        InvalidDataError
+            Empty data, missing values, duplicated or non-numeric columns (a subclass from
+            :mod:`dowhy_e2b.exceptions` that names the column).
+
+        Warns
+        -----
+        BalanceWarning
+            The weights miss a balance threshold (see :mod:`dowhy_e2b.balance_check`).
         """
         X, a, sample_weight = self._validate_inputs(X, a, sample_weight)
         weights = self._fit_weights(X, a, sample_weight)
         self.weights_ = weights
+        check_balance(self, X, a, method=self.method_label, advice=self.balance_advice)
         return self
 
     def _fit_weights(self, X: np.ndarray, a: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
@@ -74,7 +106,8 @@ class BaseWeights(BaseEstimator):
 
         Reuses what ``fit`` learned that is expensive to learn; for this estimator that is
         nothing, so the weights are re-estimated from scratch on ``(X, a)``. The fitted estimator
-        is not changed.
+        is not changed. The balance of a resample is not checked (no
+        :class:`~dowhy_e2b.exceptions.BalanceWarning`): ``fit`` checked the weights that are used.
 
         Returns
         -------
@@ -82,7 +115,9 @@ class BaseWeights(BaseEstimator):
             Weights with mean 1.
         """
         check_is_fitted(self, "weights_")
-        return clone(self).fit(X, a, sample_weight=sample_weight).weights_
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BalanceWarning)
+            return clone(self).fit(X, a, sample_weight=sample_weight).weights_
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()

@@ -7,7 +7,7 @@ experiment do(treatment = value) instead: the mean outcome of such a sample esti
 :math:`\mu(\text{value})` by Monte Carlo, an independent check of the closed forms.
 
 * :func:`make_linear` and :func:`make_nonlinear`: five standard-normal confounders, linear
-  treatment assignment (DESIGN §7's development processes).
+  treatment assignment (the benchmark's development processes).
 * :func:`make_poor_overlap`: the "simu1" process of VCNet (Nie et al., ICLR 2021), a do-no-harm
   case with strong confounding and thin overlap.
 * :func:`load_lemonade`: a story dataset — how much lemon juice makes the best lemonade? — with a
@@ -87,7 +87,7 @@ class DoseResponseDataset:
         return g
 
     def default_grid(self, n_points: int = 50) -> np.ndarray:
-        """``n_points`` treatment values between the 5th and 95th percentiles (DESIGN §7's grid)."""
+        """``n_points`` treatment values between the 5th and 95th percentiles (the benchmark's grid)."""
         lo, hi = np.percentile(self.a, [5, 95])
         return np.linspace(lo, hi, n_points)
 
@@ -250,6 +250,25 @@ def load_lemonade(
 
     Confounders: ``sugar`` (g/l), ``temperature`` (°C on the tasting day), ``age`` (taster's age,
     years) and ``region`` (categorical: city, coast, mountain, valley).
+
+    Notes
+    -----
+    The dose is :math:`a = \log(1 + e^{\eta})` (softplus) of the linear index
+    :math:`\eta = 10 + 0.12(s - 60) + 0.25(T - 24) + 0.02(g - 44) + \gamma_r + 2.5\varepsilon`: always
+    positive, and within :math:`10^{-4}` of :math:`\eta` wherever :math:`\eta > 9`. The outcome is
+
+    .. math::
+
+        Y = 5 + 2.5 e^{-((a - 11)/4)^2} + 0.04(s - 60) + 0.08(T - 24) - 0.015(g - 44) + \beta_r
+            + 0.03 (T - 24)(a - 10) + \varepsilon_Y,
+
+    with :math:`s \sim N(60, 12^2)`, :math:`T \sim N(24, 5^2)`, :math:`g \sim U[18, 70]` and region
+    :math:`r` drawn with probabilities :math:`p_r`. Under do(:math:`a`), the confounders keep their
+    distribution, so :math:`\mu(a) = E[Y(a)]` averages each term over it: the centred terms have
+    mean 0 (:math:`E[g] = 44`), the interaction :math:`0.03\,E[T - 24](a - 10) = 0` at every dose,
+    and the region term averages to :math:`\sum_r p_r \beta_r`. How the dose is assigned does not
+    enter :math:`\mu` at all, which is why the softplus leaves the curve above exact; the
+    ``intervention=`` Monte Carlo in the tests checks it.
     """
     rng = np.random.default_rng(random_state)
     n = n_samples
@@ -257,7 +276,7 @@ def load_lemonade(
     temperature = rng.normal(24.0, 5.0, n)
     age = rng.uniform(18.0, 70.0, n)
     r = rng.choice(len(_REGIONS), size=n, p=_REGION_P)
-    lemon = (
+    index = (
         10.0
         + 0.12 * (sugar - 60.0)
         + 0.25 * (temperature - 24.0)
@@ -265,7 +284,7 @@ def load_lemonade(
         + _REGION_LEMON[r]
         + 2.5 * rng.standard_normal(n)
     )
-    lemon = _intervene(lemon, intervention)
+    lemon = _intervene(np.logaddexp(0.0, index), intervention)  # softplus: no negative lemon juice
     rating = (
         5.0
         + 2.5 * np.exp(-(((lemon - 11.0) / 4.0) ** 2))

@@ -8,17 +8,67 @@ import numpy as np
 import pandas as pd
 
 from ._numerics import effective_sample_size, weighted_corr, weighted_mean_shift
+from ._validation import encode_frame, source_column
 
 __all__ = ["balance_table", "dose_support", "effective_sample_size", "weight_summary"]
+
+
+#: Name given to the level a one-hot encoding dropped, when only the encoded columns are known.
+REFERENCE_LEVEL = "reference level"
+
+
+def _one_hot_groups(X: np.ndarray, names: list[str]) -> dict[str, list[int]]:
+    """Columns named ``"column[level]"`` that form a one-hot encoding with its first level dropped.
+
+    A group qualifies when its columns are 0/1, at most one is 1 in each row, and some rows have
+    none (those rows are at the dropped level).
+    """
+    groups: dict[str, list[int]] = {}
+    for j, name in enumerate(names):
+        source = source_column(name)
+        if source != name:
+            groups.setdefault(source, []).append(j)
+    dropped = {}
+    for source, cols in groups.items():
+        block = X[:, cols]
+        if not np.all((block == 0) | (block == 1)):
+            continue
+        total = block.sum(axis=1)
+        if total.max() <= 1 and total.min() == 0:
+            dropped[source] = cols
+    return dropped
+
+
+def _with_reference_levels(X: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Add the dropped level of each one-hot group back, just before the group's first column."""
+    groups = _one_hot_groups(X, names)
+    if not groups:
+        return X, names
+    first = {cols[0]: source for source, cols in groups.items()}
+    columns, out_names = [], []
+    for j, name in enumerate(names):
+        if j in first:
+            source = first[j]
+            columns.append(1.0 - X[:, groups[source]].sum(axis=1))
+            out_names.append(f"{source}[{REFERENCE_LEVEL}]")
+        columns.append(X[:, j])
+        out_names.append(name)
+    return np.column_stack(columns), out_names
 
 
 def balance_table(X: Any, a: Any, weights: Any, feature_names: Any = None, moments: int = 1) -> pd.DataFrame:
     """Correlation of the treatment with each covariate (and its powers), before and after weighting.
 
+    Every level of a categorical covariate gets a row, as cobalt shows them: a DataFrame's text,
+    categorical and bool columns are one-hot encoded with all their levels; for an already encoded
+    matrix whose columns are named ``"column[level]"`` with the first level dropped (as
+    :func:`~dowhy_e2b.AverageDoseResponse` encodes them), the dropped level is added back as
+    ``"column[reference level]"``.
+
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_covariates)
-        Numeric covariates.
+    X : array-like or DataFrame of shape (n_samples, n_covariates)
+        Covariates: numeric, or a DataFrame with categorical columns.
     a : array-like of shape (n_samples,)
         Treatment.
     weights : array-like of shape (n_samples,)
@@ -31,35 +81,54 @@ def balance_table(X: Any, a: Any, weights: Any, feature_names: Any = None, momen
     Returns
     -------
     pandas.DataFrame
-        One row per covariate and power: ``covariate``, ``power``, ``corr_unweighted``,
-        ``corr_weighted`` (Pearson correlation with the treatment), ``abs_corr_reduction``
-        (``|corr_unweighted| - |corr_weighted|``) and ``mean_shift`` (weighted minus unweighted mean
-        of the covariate power, in standard deviations: balancing should leave it near 0).
+        One row per covariate (or level) and power, in the order of the data's columns with each
+        covariate's powers together (the order of every balance table and love plot of the
+        package): ``covariate``, ``power``, ``corr_unweighted``, ``corr_weighted`` (Pearson
+        correlation with the treatment), ``abs_corr_reduction`` (``|corr_unweighted| -
+        |corr_weighted|``) and ``mean_shift`` (weighted minus unweighted mean of the covariate
+        power, in standard deviations: balancing should leave it near 0).
+        ``table.attrs["effective_sample_size"]`` holds Kish's effective sample size.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from dowhy_e2b import balance_table
+    >>> X = pd.DataFrame({"age": [30.0, 40, 50, 60], "region": ["north", "south", "east", "north"]})
+    >>> balance_table(X, [1.0, 2, 3, 5], np.ones(4)).covariate.tolist()
+    ['age', 'region[east]', 'region[north]', 'region[south]']
     """
-    if feature_names is None:
-        feature_names = list(X.columns) if isinstance(X, pd.DataFrame) else None
+    if isinstance(X, pd.DataFrame):
+        numeric = all(
+            pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in X.dtypes
+        )
+        if numeric:
+            if feature_names is None:
+                feature_names = [str(c) for c in X.columns]
+            X = X.to_numpy(dtype=float)
+        else:
+            X, feature_names = encode_frame(X, all_levels=True)
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X[:, None]
     a = np.asarray(a, dtype=float).ravel()
     w = np.asarray(weights, dtype=float).ravel()
-    if feature_names is None:
-        feature_names = [f"x{j}" for j in range(X.shape[1])]
+    names = [f"x{j}" for j in range(X.shape[1])] if feature_names is None else [str(c) for c in feature_names]
+    X, names = _with_reference_levels(X, names)
     sd = X.std(axis=0)
     Z = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-    rows = []
+    binary = np.array([np.unique(X[:, j]).size <= 2 for j in range(X.shape[1])])
+    stats = []
     for k in range(1, int(moments) + 1):
         Zk = Z**k
-        binary = np.array([np.unique(X[:, j]).size <= 2 for j in range(X.shape[1])])
-        corr_u = weighted_corr(a, Zk)
-        corr_w = weighted_corr(a, Zk, w)
-        shift = weighted_mean_shift(Zk, w)
-        for j, name in enumerate(feature_names):
+        stats.append((weighted_corr(a, Zk), weighted_corr(a, Zk, w), weighted_mean_shift(Zk, w)))
+    rows = []
+    for j, name in enumerate(names):
+        for k, (corr_u, corr_w, shift) in enumerate(stats, start=1):
             if k > 1 and binary[j]:
                 continue
             rows.append(
                 {
-                    "covariate": str(name),
+                    "covariate": name,
                     "power": k,
                     "corr_unweighted": corr_u[j],
                     "corr_weighted": corr_w[j],

@@ -33,6 +33,7 @@ from ._numerics.basis import TensorBasis, fit_spline_design, fit_tensor_basis
 from ._torch.network import MLPBaseWeights, TensorBaseWeights
 from ._torch.orchestration import Setup, TrainedRun, build_objective, train_run
 from ._validation import as_float_vector, check_dose_grid
+from .balance_check import check_balance, warn_if_unbalanced
 from .entropy import balance_failure_message
 from .exceptions import BalanceError, BalanceWarning, ConvergenceWarning
 
@@ -189,9 +190,14 @@ class E2BWeights(BaseWeights):
         :class:`~dowhy_e2b.BalanceWarning`), because no ridge kept the learned base weights
         balanced.
     converged_ : bool
-        Whether the balance target was met: the final balancing converged and its largest
+        Whether the balance target was met: the final balancing converged, its largest
         imbalance is at most that of plain entropy balancing with ``ridge_`` (plus
-        ``BALANCE_TOLERANCE``, 1e-4 standard deviations).
+        ``BALANCE_TOLERANCE``, 1e-4 standard deviations), and the package-wide check
+        (``balance_check_``, :mod:`dowhy_e2b.balance_check`) found no weighted correlation above
+        its threshold.
+    balance_check_ : BalanceCheck
+        The package-wide post-fit balance check; a :class:`~dowhy_e2b.BalanceWarning` is emitted
+        when it misses a threshold.
     max_imbalance_ : float
         Largest absolute imbalance of the final weights, in standard deviations.
     eb_max_imbalance_ : float
@@ -254,6 +260,12 @@ class E2BWeights(BaseWeights):
     >>> bool(e2b.validation_curve_[e2b.best_step_] <= e2b.validation_curve_[0])  # no worse than EB
     True
     """
+
+    method_label = "E2B"
+    balance_advice = (
+        "E2B's weights are at least as balanced as plain entropy balancing with the same ridge: "
+        "a smaller ridge (ridge=0.01, or 0 for exact balance) or more moments tighten both."
+    )
 
     def __init__(
         self,
@@ -478,6 +490,13 @@ class E2BWeights(BaseWeights):
         self.base_weights_ = np.exp(log_base - log_base.max())
         self.base_weights_ *= n / self.base_weights_.sum()
         self.weights_ = self._final_weights(X, a, sample_weight, log_base)
+        target_met = bool(getattr(self, "converged_", False))
+        # The package-wide check (largest weighted |corr| of a balanced feature, effective size).
+        check = check_balance(self, X, a, method=self.method_label, warn=False)
+        self.converged_ = target_met and check.corr_ok
+        if not check.corr_ok and self.on_failure == "raise":
+            raise BalanceError(check.summary() + " " + self.balance_advice)
+        warn_if_unbalanced(check, self.balance_advice, stacklevel=3)
         self.n_samples_fit_ = n
         self.fit_time_ = time.perf_counter() - start
         return self
@@ -496,7 +515,8 @@ class E2BWeights(BaseWeights):
         self, X: np.ndarray, a: np.ndarray, warm: bool = False
     ) -> TensorBasis | tuple[np.ndarray, np.ndarray]:
         if self.base_model == "tensor":
-            like = self.basis_ if warm and isinstance(getattr(self, "basis_", None), TensorBasis) else None
+            previous = getattr(self, "basis_", None)
+            like = previous if warm and isinstance(previous, TensorBasis) else None
             return fit_tensor_basis(X, a, n_knots=int(self.base_knots), like=like)
         Xa = np.column_stack([X, a])
         sd = Xa.std(axis=0)

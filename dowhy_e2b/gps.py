@@ -40,6 +40,8 @@ class GPSWeights(BaseWeights):
     ----------
     weights_ : ndarray of shape (n_samples,)
         Weights, mean 1.
+    balance_check_ : BalanceCheck
+        The post-fit balance check (see :mod:`dowhy_e2b.balance_check`).
     regressor_ : regressor
         The fitted treatment model.
     sigma_ : float
@@ -58,6 +60,13 @@ class GPSWeights(BaseWeights):
     >>> w.shape, round(float(w.mean()), 6)
     ((500,), 1.0)
     """
+
+    method_label = "GPS weighting"
+    balance_advice = (
+        "GPS weights balance only as well as the treatment model fits: try entropy balancing "
+        "(EntropyBalancingWeights, method 'entropy_balancing'), which balances by construction, or a "
+        "better regressor."
+    )
 
     def __init__(self, regressor: Any = None, stabilized: bool = True, clip_quantile: float | None = None):
         self.regressor = regressor
@@ -102,12 +111,23 @@ class GPSWeights(BaseWeights):
 class UnitWeights(BaseWeights):
     """Equal weights (the sample weights, if given): the "ignore confounding" reference.
 
+    The balance check still runs: on confounded data it warns
+    (:class:`~dowhy_e2b.exceptions.BalanceWarning`) that the unweighted sample is not balanced.
+
     Attributes
     ----------
     weights_ : ndarray of shape (n_samples,)
         Ones (or the normalised sample weights).
+    balance_check_ : BalanceCheck
+        The post-fit balance check (see :mod:`dowhy_e2b.balance_check`).
     effective_sample_size_ : float
     """
+
+    method_label = "unweighted"
+    balance_advice = (
+        "The unweighted curve ignores confounding: it is a reference, not an estimate of the causal "
+        "curve; use a weighting method."
+    )
 
     def _fit_weights(self, X: np.ndarray, a: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
         w = np.ones_like(a) if sample_weight is None else normalise_weights(sample_weight)

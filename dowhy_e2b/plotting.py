@@ -11,6 +11,13 @@ attributes they carry, so this module never imports DoWhy.
   weighting, one row per covariate and power.
 * :func:`plot_weights`: the distribution of the weights with the effective sample size.
 * :func:`plot_training`: E2B's training and held-out loss per step.
+* :func:`plot_derivative`, :func:`plot_effect_curve`: the derivative curve and the effects
+  relative to a reference dose, with pointwise and simultaneous bands.
+* :func:`plot_subgroups`: one curve per level of an effect modifier.
+
+Figures a function creates itself use matplotlib's constrained layout, so a plain ``savefig``
+clips nothing. Balance tables and love plots list covariates in one order everywhere: the data's
+columns, each covariate's powers together, every level of a categorical covariate.
 """
 
 from __future__ import annotations
@@ -22,7 +29,15 @@ import pandas as pd
 
 from .diagnostics import balance_table, weight_summary
 
-__all__ = ["plot_balance", "plot_dose_response", "plot_training", "plot_weights"]
+__all__ = [
+    "plot_balance",
+    "plot_derivative",
+    "plot_dose_response",
+    "plot_effect_curve",
+    "plot_subgroups",
+    "plot_training",
+    "plot_weights",
+]
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _BALANCE_COLUMNS = {"covariate", "power", "corr_unweighted", "corr_weighted"}
@@ -46,6 +61,26 @@ def _curve_frame(obj: Any) -> pd.DataFrame:
         "expected a dose-response DataFrame, a DoWhy estimate from dowhy-e2b, or a fitted "
         f"AverageDoseResponse; got {type(obj).__name__}."
     )
+
+
+def _names(obj: Any) -> tuple[str | None, str | None]:
+    """Treatment and outcome column names carried by a DoWhy estimate or estimator, if any."""
+    for source in (obj, _estimator_of(obj)):
+        treatment = getattr(source, "_treatment_name", None)
+        outcome = getattr(source, "_outcome_name", None)
+        if treatment is not None:
+            first = lambda v: None if v is None else str(v[0] if isinstance(v, (list, tuple)) else v)  # noqa: E731
+            return first(treatment), first(outcome)
+    return None, None
+
+
+def _confidence_level(obj: Any, frame: pd.DataFrame) -> float | None:
+    """The level of a curve's band: from the frame's ``attrs`` or the object that made it."""
+    level = frame.attrs.get("confidence_level")
+    for source in (obj, _estimator_of(obj), getattr(_estimator_of(obj), "adrf_", None)):
+        if level is None:
+            level = getattr(source, "confidence_level", None)
+    return None if level is None else float(level)
 
 
 def _observed_treatment(obj: Any) -> np.ndarray | None:
@@ -111,8 +146,9 @@ def plot_dose_response(
     color: str | None = None,
     xlabel: str | None = None,
     ylabel: str | None = None,
+    band: str = "both",
 ) -> Any:
-    """Plot an estimated dose-response curve with its confidence band.
+    """Plot an estimated dose-response curve with its confidence bands.
 
     Parameters
     ----------
@@ -131,8 +167,16 @@ def plot_dose_response(
         The true curve :math:`\\mu(a)`, drawn dashed (for simulated data).
     label, color : str, optional
         Legend label and colour of the estimate.
+    band : {"both", "pointwise", "simultaneous", "none"}, default="both"
+        Which bands to draw: the pointwise band (``ci_lower``/``ci_upper``, darker) covers the
+        curve at each dose, the simultaneous band (``band_lower``/``band_upper``, lighter) the
+        whole curve at once.
     xlabel, ylabel : str, optional
-        Axis labels (default: "treatment" and "mean outcome").
+        Axis labels; by default the treatment's column name and "mean <outcome column>" for a
+        DoWhy estimate, else "treatment" and "mean outcome".
+
+    The band is labelled with its level (e.g. "95% band"), read from the estimate, estimator or
+    pipeline (or the curve frame's ``attrs["confidence_level"]``).
 
     Returns
     -------
@@ -155,11 +199,9 @@ def plot_dose_response(
 
     frame = _curve_frame(result)
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 4.2))
+        _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     t = frame["treatment"].to_numpy(dtype=float)
-    (line,) = ax.plot(t, frame["mean_outcome"], color=color, lw=2, label=label or "estimate")
-    if frame[["ci_lower", "ci_upper"]].notna().all().all():
-        ax.fill_between(t, frame["ci_lower"], frame["ci_upper"], color=line.get_color(), alpha=0.2, lw=0)
+    _draw_bands(ax, frame, "mean_outcome", color, label, _confidence_level(result, frame), band)
     if truth is not None:
         ax.plot(t, truth(t), color="black", ls="--", lw=1.5, label="truth")
     observed = np.asarray(treatment, dtype=float) if treatment is not None else _observed_treatment(result)
@@ -175,8 +217,9 @@ def plot_dose_response(
         )
         pad = 0.03 * (t.max() - t.min())
         ax.set_xlim(t.min() - pad, t.max() + pad)
-    ax.set_xlabel(xlabel or "treatment")
-    ax.set_ylabel(ylabel or "mean outcome")
+    treatment_name, outcome_name = _names(result)
+    ax.set_xlabel(xlabel or treatment_name or "treatment")
+    ax.set_ylabel(ylabel or f"mean {outcome_name or 'outcome'}")
     ax.legend(frameon=False)
     return ax
 
@@ -193,9 +236,11 @@ def plot_balance(
 ) -> Any:
     """Love plot: :math:`|\\mathrm{corr}(a, x_j^k)|` before and after weighting.
 
-    One row per covariate and power :math:`k` (powers of 0/1 columns are skipped), sorted by the
-    unweighted correlation; open grey circles before weighting, filled circles after, joined by a
-    line. Weights that balance well bring every filled circle left of the ``threshold`` line.
+    One row per covariate (every level of a categorical one) and power :math:`k` (powers of 0/1
+    columns are skipped), top to bottom in the balance table's order (the data's columns, each
+    covariate's powers together); open grey circles before weighting, filled circles after,
+    joined by a line. Weights that balance well bring every filled circle left of the
+    ``threshold`` line.
 
     Parameters
     ----------
@@ -236,27 +281,26 @@ def plot_balance(
     table = _balance_frame(result, X, a, moments)
     if table.empty:
         raise ValueError("the balance table is empty: there are no covariates to plot.")
-    table = table.assign(
-        before=table["corr_unweighted"].abs(), after=table["corr_weighted"].abs()
-    ).sort_values(["before", "after"], kind="stable")
+    table = table.assign(before=table["corr_unweighted"].abs(), after=table["corr_weighted"].abs())
     labels = [
         _covariate_label(str(c), int(p)) for c, p in zip(table["covariate"], table["power"], strict=True)
     ]
-    pos = np.arange(len(table))
+    pos = np.arange(len(table))[::-1]  # the table's first row at the top
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, max(2.6, 0.32 * len(table) + 1.4)))
+        _, ax = plt.subplots(figsize=(6.4, max(2.6, 0.32 * len(table) + 1.4)), layout="constrained")
     ax.hlines(pos, table["after"], table["before"], color="0.75", lw=1, zorder=1)
     ax.scatter(table["before"], pos, s=36, facecolors="white", edgecolors="0.4", zorder=2, label="unweighted")
     ax.scatter(table["after"], pos, s=36, color="tab:blue", zorder=3, label="weighted")
     if threshold is not None:
-        ax.axvline(threshold, color="tab:red", ls="--", lw=1, label=f"{threshold:g}")
+        ax.axvline(threshold, color="tab:red", ls="--", lw=1, label=f"threshold {threshold:g}")
     ax.set_yticks(pos, labels)
     ax.set_ylim(-0.7, len(table) - 0.3)
     right = ax.get_xlim()[1]
     ax.set_xlim(-0.02 * right, right)  # points at 0 stay whole
     ax.set_xlabel("|corr(treatment, covariate)|")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(frameon=False, loc="lower right")
+    # Below the axis, so that it never hides a point.
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3)
     if title:
         ax.set_title(title)
     return ax
@@ -309,7 +353,7 @@ def plot_weights(
     summary = weight_summary(w)
     w = w * (w.size / w.sum())
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 4.2))
+        _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     positive = w[w > 0]
     lo, hi = float(positive.min()), float(positive.max())
     if hi / lo < 1.05:  # (nearly) uniform weights: a log axis around 1 still reads well
@@ -395,7 +439,7 @@ def plot_training(result: Any, ax: Any = None, *, title: str | None = "E2B train
 
     fitted = _training_history(result)
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 4.2))
+        _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     train = np.asarray(fitted.loss_curve_, dtype=float)
     ax.plot(np.arange(train.size), train, marker="o", ms=3, lw=1.5, label="training loss")
     valid = getattr(fitted, "validation_curve_", None)
@@ -419,4 +463,199 @@ def plot_training(result: Any, ax: Any = None, *, title: str | None = "E2B train
     ax.legend(frameon=False)
     if title:
         ax.set_title(title)
+    return ax
+
+
+def _analyses_of(obj: Any) -> Any:
+    """The object that computes derivative and effect curves: a fitted AverageDoseResponse or
+    SubgroupDoseResponse, or the estimator behind a DoWhy estimate from dowhy-e2b."""
+    est = _estimator_of(obj)
+    if not callable(getattr(est, "derivative_frame", None)):
+        raise TypeError(
+            "expected a fitted AverageDoseResponse or SubgroupDoseResponse, or a DoWhy estimate "
+            f"from dowhy-e2b; got {type(obj).__name__}."
+        )
+    return est
+
+
+#: Which bands the curve plots draw.
+BANDS = ("both", "pointwise", "simultaneous", "none")
+
+
+def _draw_bands(
+    ax: Any,
+    frame: pd.DataFrame,
+    value: str,
+    color: Any,
+    label: str | None,
+    level: float | None,
+    band: str = "both",
+) -> Any:
+    """The curve ``frame[value]`` with its pointwise band (darker) and simultaneous band (lighter)."""
+    if band not in BANDS:
+        raise ValueError(f"band must be one of {list(BANDS)}, got {band!r}.")
+    t = frame["treatment"].to_numpy(dtype=float)
+    (line,) = ax.plot(t, frame[value], color=color, lw=2, label=label or "estimate")
+    pct = "" if level is None else f"{level:.0%} "
+    kinds = {"pointwise": ("ci_lower", "ci_upper", 0.25), "simultaneous": ("band_lower", "band_upper", 0.1)}
+    for kind, (lo, hi, alpha) in kinds.items():
+        if band not in (kind, "both") or not {lo, hi} <= set(frame.columns):
+            continue
+        if frame[[lo, hi]].notna().all().all():
+            text = f"{pct}{kind} band"
+            ax.fill_between(
+                t,
+                frame[lo],
+                frame[hi],
+                color=line.get_color(),
+                alpha=alpha,
+                lw=0,
+                label=f"{label}: {text}" if label else text,
+            )
+    return line
+
+
+def plot_derivative(
+    result: Any,
+    ax: Any = None,
+    *,
+    values: Any = None,
+    label: str | None = None,
+    color: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Any:
+    r"""Plot the derivative curve :math:`\hat\mu'(a)` (average marginal effect) with its bands.
+
+    A horizontal line marks zero: where the simultaneous band excludes it, a small increase of the
+    dose changes the mean outcome.
+
+    Parameters
+    ----------
+    result : AverageDoseResponse or CausalEstimate from dowhy-e2b
+    ax : matplotlib Axes, optional
+    values : array-like, optional
+        Doses (default: the fitted grid).
+    label, color, xlabel, ylabel : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from dowhy_e2b import AverageDoseResponse
+    >>> from dowhy_e2b.datasets import make_nonlinear
+    >>> from dowhy_e2b.plotting import plot_derivative
+    >>> ds = make_nonlinear(n_samples=400, random_state=0)
+    >>> ax = plot_derivative(AverageDoseResponse(n_bootstrap=20, random_state=0).fit(ds.X, ds.a, ds.y))
+    >>> ax.get_ylabel()
+    'derivative of the mean outcome'
+    """
+    import matplotlib.pyplot as plt
+
+    frame = _analyses_of(result).derivative_frame(values)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+    ax.axhline(0.0, color="0.5", lw=1)
+    _draw_bands(ax, frame, "derivative", color, label or "derivative", _confidence_level(result, frame))
+    ax.set_xlabel(xlabel or "treatment")
+    ax.set_ylabel(ylabel or "derivative of the mean outcome")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_effect_curve(
+    result: Any,
+    reference: float,
+    ax: Any = None,
+    *,
+    values: Any = None,
+    label: str | None = None,
+    color: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Any:
+    r"""Plot the effects relative to a reference dose, :math:`\hat\mu(a) - \hat\mu(\text{reference})`.
+
+    Parameters
+    ----------
+    result : AverageDoseResponse, SubgroupDoseResponse or CausalEstimate from dowhy-e2b
+    reference : float
+        The reference dose (marked by a dotted vertical line).
+    ax : matplotlib Axes, optional
+    values : array-like, optional
+        Doses (default: the fitted grid).
+    label, color, xlabel, ylabel : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    frame = _analyses_of(result).effect_curve(reference, values)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+    ax.axhline(0.0, color="0.5", lw=1)
+    ax.axvline(float(reference), color="0.5", lw=1, ls=":")
+    level = _confidence_level(result, frame)
+    _draw_bands(ax, frame, "effect", color, label or f"effect relative to {reference:g}", level)
+    ax.set_xlabel(xlabel or "treatment")
+    ax.set_ylabel(ylabel or f"mean outcome minus that at {reference:g}")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_subgroups(
+    result: Any,
+    ax: Any = None,
+    *,
+    band: str = "pointwise",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Any:
+    """Plot one dose-response curve per level of the effect modifier(s), each with its band.
+
+    Parameters
+    ----------
+    result : SubgroupDoseResponse, a long-form DataFrame, or a DoWhy estimate with effect modifiers
+        The long form has one column per modifier before ``treatment``.
+    ax : matplotlib Axes, optional
+    band : {"pointwise", "simultaneous", "none"}, default="pointwise"
+    xlabel, ylabel : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if band not in ("pointwise", "simultaneous", "none"):
+        raise ValueError(f"band must be 'pointwise', 'simultaneous' or 'none', got {band!r}.")
+    if isinstance(result, pd.DataFrame):
+        frame = result
+    elif callable(getattr(result, "dose_response_frame", None)) and hasattr(result, "modifier_names_"):
+        frame = result.dose_response_frame()
+    else:
+        frame = getattr(result, "dose_response", None)
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"expected subgroup curves; got {type(result).__name__}.")
+    modifiers = list(frame.columns[: list(frame.columns).index("treatment")])
+    if not modifiers:
+        raise ValueError("these are not subgroup curves: no modifier column before 'treatment'.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+    lower, upper = ("ci_lower", "ci_upper") if band == "pointwise" else ("band_lower", "band_upper")
+    for level, part in frame.groupby(modifiers, observed=True, sort=True):
+        name = ", ".join(str(v) for v in (level if isinstance(level, tuple) else (level,)))
+        t = part["treatment"].to_numpy(dtype=float)
+        (line,) = ax.plot(t, part["mean_outcome"], lw=2, label=name)
+        if band != "none" and part[[lower, upper]].notna().all().all():
+            ax.fill_between(t, part[lower], part[upper], color=line.get_color(), alpha=0.15, lw=0)
+    ax.set_xlabel(xlabel or "treatment")
+    ax.set_ylabel(ylabel or "mean outcome")
+    ax.legend(frameon=False, title=", ".join(map(str, modifiers)))
     return ax

@@ -19,8 +19,21 @@ import pandas as pd
 
 __all__ = ["STATUSES", "TABLE_COLUMNS", "AuditReport", "verdict_of"]
 
-#: Columns of :attr:`AuditReport.table`, in order.
-TABLE_COLUMNS = ("check", "test", "expected", "observed", "p_value", "lower", "upper", "status", "reason")
+#: Columns of :attr:`AuditReport.table`, in order. Each has one meaning in every row: ``observed`` is
+#: the statistic the test's rule judges, and the test passes when it lies in
+#: ``[pass_min, pass_max]`` (a missing bound is no bound; both missing: no range decides the row);
+#: ``p_value`` is the p-value of the row's own test where it has one.
+TABLE_COLUMNS = (
+    "check",
+    "test",
+    "expected",
+    "observed",
+    "pass_min",
+    "pass_max",
+    "p_value",
+    "status",
+    "reason",
+)
 #: Possible values of the ``status`` column: ``info`` rows describe, ``skipped`` rows could not run.
 STATUSES = ("pass", "warn", "fail", "info", "skipped")
 
@@ -31,6 +44,7 @@ _STATUS_COLOURS = {
     "info": "#57606a",
     "skipped": "#57606a",
 }
+_HEADER = ("test", "expected", "observed", "passes if in", "p-value", "status", "why")
 _VERDICT_TEXT = {
     "pass": "every check passed",
     "caution": "no check failed, but some ask for a closer look",
@@ -60,8 +74,21 @@ def _fmt(value: Any, digits: int = 3) -> str:
 
 
 def _interval(lower: Any, upper: Any) -> str:
+    """The pass range ``[lower, upper]``; a one-sided range as ``≥ lower`` or ``≤ upper``."""
     lo, hi = _fmt(lower), _fmt(upper)
-    return f"[{lo}, {hi}]" if lo and hi else ""
+    if lo and hi:
+        return lo if lo == hi else f"[{lo}, {hi}]"
+    if lo:
+        return f"≥ {lo}"
+    return f"≤ {hi}" if hi else ""
+
+
+def _setting(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_setting(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_setting(v) for v in value) if value else "none"
+    return "None" if value is None else _fmt(value, 4)
 
 
 def _markdown_cell(text: str) -> str:
@@ -76,17 +103,18 @@ class AuditReport:
     ----------
     table : pandas.DataFrame
         One row per test with the columns ``check`` (the name passed in ``checks=``), ``test``
-        (what was done), ``expected`` (what a sound estimate shows), ``observed`` (the statistic),
-        ``p_value`` (DoWhy's p-value for refuters that have one), ``lower``/``upper`` (the interval
-        the rule compares with), ``status`` (``pass``, ``warn``, ``fail``, ``info`` or ``skipped``)
-        and ``reason`` (the rule applied, in words).
+        (what was done), ``expected`` (what a sound estimate shows, in words), ``observed`` (the
+        statistic the rule judges), ``pass_min``/``pass_max`` (the test passes when ``observed``
+        lies in this range; a missing bound is no bound), ``p_value`` (the p-value of the row's own
+        test: DoWhy's for refuters, Holm-adjusted for the graph), ``status`` (``pass``, ``warn``,
+        ``fail``, ``info`` or ``skipped``) and ``reason`` (the rule applied, in words).
     verdict : str
         ``"pass"``, ``"caution"`` (a warning, no failure) or ``"fail"`` (see :func:`verdict_of`).
     reasons : list of str
         One line per failed or warned test.
     summary : dict
         The audited estimate: method, treatment, outcome, n, value, confidence interval, doses,
-        simulations, elapsed seconds.
+        adjustment set, refits per check, elapsed seconds.
     curve : pandas.DataFrame or None
         The dose-response curve (``treatment``, ``mean_outcome``, ``ci_lower``, ``ci_upper``).
     balance : pandas.DataFrame or None
@@ -95,6 +123,13 @@ class AuditReport:
         The balancing weights.
     treatment_values : ndarray or None
         The observed treatment.
+    settings : dict
+        What reproduces the report: ``"audit"`` (the audit's settings, seed, how the refits were
+        run), ``"estimate"`` (treatment, outcome, adjustment set, the estimator's parameters) and
+        ``"versions"`` (Python and the packages).
+    simulations : pandas.DataFrame or None
+        One row per refit: ``check``, ``strength`` (unobserved common cause), ``seed``,
+        ``new_effect`` and ``error`` (empty when the refit succeeded).
     """
 
     table: pd.DataFrame
@@ -105,6 +140,8 @@ class AuditReport:
     balance: pd.DataFrame | None = None
     weights: np.ndarray | None = None
     treatment_values: np.ndarray | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    simulations: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         counts = self.table["status"].value_counts()
@@ -127,11 +164,18 @@ class AuditReport:
         if ci:
             line += f", {s.get('confidence_level', 0.95):.0%} CI {ci}"
         line += f"; n = {s.get('n', '?')}"
-        if s.get("num_simulations") is not None:
-            line += f"; {s['num_simulations']} simulations per refuter"
+        if s.get("adjustment_set") is not None:
+            line += f"; adjusting for {_setting(s['adjustment_set'])}"
         if s.get("elapsed_s") is not None:
-            line += f"; {s['elapsed_s']:.0f} s"
+            line += f"; audit took {s['elapsed_s']:.0f} s"
         return line
+
+    def _settings_rows(self) -> list[tuple[str, str, str]]:
+        return [
+            (section, str(key), _setting(value))
+            for section, values in self.settings.items()
+            for key, value in values.items()
+        ]
 
     def to_markdown(self) -> str:
         """The report as GitHub-flavoured Markdown: headline, verdict with reasons, and the table."""
@@ -144,21 +188,26 @@ class AuditReport:
             lines.append(f"- {reason}")
         if self.reasons:
             lines.append("")
-        header = ["test", "expected", "observed", "p-value", "interval", "status", "why"]
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "|".join(["---"] * len(header)) + "|")
+        lines.append("| " + " | ".join(_HEADER) + " |")
+        lines.append("|" + "|".join(["---"] * len(_HEADER)) + "|")
         for row in self.table.itertuples(index=False):
             cells = [
                 row.test,
                 row.expected,
                 _fmt(row.observed),
+                _interval(row.pass_min, row.pass_max),
                 _fmt(row.p_value),
-                _interval(row.lower, row.upper),
                 f"**{row.status}**" if row.status in ("fail", "warn") else row.status,
                 row.reason,
             ]
             lines.append("| " + " | ".join(_markdown_cell(str(c)) for c in cells) + " |")
         lines.append("")
+        if self.settings:
+            lines += ["## Settings", "", "| | setting | value |", "|---|---|---|"]
+            lines += [
+                "| " + " | ".join(_markdown_cell(c) for c in cells) + " |" for cells in self._settings_rows()
+            ]
+            lines.append("")
         return "\n".join(lines)
 
     def to_html(self, plots: bool = False) -> str:
@@ -179,7 +228,7 @@ class AuditReport:
             out.append(f"<p>{esc(self._estimate_line())}</p>")
         if self.reasons:
             out.append("<ul>" + "".join(f"<li>{esc(r)}</li>" for r in self.reasons) + "</ul>")
-        header = ["test", "expected", "observed", "p-value", "interval", "status", "why"]
+        header = _HEADER
         out.append('<table style="border-collapse: collapse; font-size: 0.9em;">')
         out.append(
             "<thead><tr>"
@@ -194,8 +243,8 @@ class AuditReport:
                 esc(str(row.test)),
                 esc(str(row.expected)),
                 esc(_fmt(row.observed)),
+                esc(_interval(row.pass_min, row.pass_max)),
                 esc(_fmt(row.p_value)),
-                esc(_interval(row.lower, row.upper)),
                 f'<span style="color:{colour.get(row.status, "#000")}; font-weight:bold;">'
                 f"{esc(row.status)}</span>",
                 esc(str(row.reason)),
@@ -210,6 +259,17 @@ class AuditReport:
                 + "</tr>"
             )
         out.append("</tbody></table>")
+        if self.settings:
+            out.append("<details><summary>Settings, parameters and versions</summary>")
+            out.append('<table style="border-collapse: collapse; font-size: 0.85em;">')
+            for section, key, value in self._settings_rows():
+                out.append(
+                    f'<tr style="vertical-align:top;"><td style="padding:0.1em 0.5em; color:#57606a;">'
+                    f"{esc(section)}</td>"
+                    f'<td style="padding:0.1em 0.5em;">{esc(key)}</td>'
+                    f'<td style="padding:0.1em 0.5em;">{esc(value)}</td></tr>'
+                )
+            out.append("</table></details>")
         if plots and (self.curve is not None or self.balance is not None or self.weights is not None):
             out.append(
                 '<p><img alt="audit plots" style="max-width:100%;" '
@@ -266,18 +326,24 @@ class AuditReport:
         if not panels:
             raise ValueError("this report has nothing to plot (no curve, balance table or weights).")
         if len(panels) == 3:  # the curve across the top, the two weight diagnostics below
-            fig = plt.figure(figsize=figsize or (11.0, 8.5))
+            fig = plt.figure(figsize=figsize or (11.0, 8.5), layout="constrained")
             grid = fig.add_gridspec(2, 2, height_ratios=[1.0, 1.1])
             axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])]
         else:
             fig, row = plt.subplots(
-                1, len(panels), figsize=figsize or (5.5 * len(panels), 4.4), squeeze=False
+                1,
+                len(panels),
+                figsize=figsize or (5.5 * len(panels), 4.4),
+                squeeze=False,
+                layout="constrained",
             )
             axes = list(row[0])
         for ax, name in zip(axes, panels, strict=True):
             if name == "curve":
+                curve = self.curve.copy()  # type: ignore[union-attr]
+                curve.attrs["confidence_level"] = self.summary.get("confidence_level")
                 plot_dose_response(
-                    self.curve,
+                    curve,
                     ax=ax,
                     treatment=self.treatment_values,
                     label=str(self.summary.get("method", "estimate")),
@@ -290,7 +356,6 @@ class AuditReport:
             else:
                 plot_weights(self.weights, ax=ax)
         fig.suptitle(f"{self._headline()} — verdict: {self.verdict}", fontsize=11)
-        fig.tight_layout()
         return fig
 
     def _png(self) -> str:

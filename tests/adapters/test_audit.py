@@ -4,7 +4,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import inspect
+
 import matplotlib.pyplot as plt
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
@@ -65,23 +68,27 @@ def test_sound_estimate_passes_refuters_and_balance(report):
         assert status[check] == "pass", rows.reason.to_dict()
     assert (report.table[report.table.check == "balance"].status == "pass").all()
     placebo = report.table[report.table.check == "placebo"].iloc[0]
-    assert 0 < placebo.p_value <= 1 and placebo.lower < 0 < placebo.upper
+    assert 0 < placebo.p_value <= 1 and placebo.pass_min < 0 < placebo.pass_max
     subset = report.table[report.table.check == "data_subset"].iloc[0]
-    assert (subset.lower, subset.upper) == pytest.approx(
+    assert (subset.pass_min, subset.pass_max) == pytest.approx(
         (report.summary["ci_lower"], report.summary["ci_upper"])
     )
     assert report.summary["method"] == "entropy_balancing" and report.summary["n"] == 400
 
 
-def test_same_seed_same_report_and_parallel_equals_serial(setting):
+def test_same_seed_same_report_and_parallel_equals_serial(setting, monkeypatch):
     _, model, estimand, estimate = setting
+    monkeypatch.setattr("dowhy_e2b.adapters.audit.running.PARALLEL_MIN_SECONDS", 0.0)  # workers even if fast
     est = estimate()
     kwargs = {"checks": ["placebo", "unobserved_common_cause"], "num_simulations": 3, "random_state": 1}
-    one = dowhy_e2b.audit(model, estimand, est, **kwargs).table
-    two = dowhy_e2b.audit(model, estimand, est, n_jobs=2, **kwargs).table
-    pd.testing.assert_series_equal(one.observed, two.observed)
+    one = dowhy_e2b.audit(model, estimand, est, n_jobs=1, **kwargs)
+    two = dowhy_e2b.audit(model, estimand, est, n_jobs=2, **kwargs)
+    assert one.settings["audit"]["workers"] == 1 and two.settings["audit"]["workers"] == 2
+    pd.testing.assert_series_equal(one.table.observed, two.table.observed)
+    pd.testing.assert_frame_equal(one.simulations, two.simulations)
     # and the placebo simulations differ from each other (DoWhy's own n_jobs path repeats one)
-    assert one.iloc[0].lower < one.iloc[0].upper
+    placebo = one.simulations[one.simulations.check == "placebo"]
+    assert placebo.new_effect.nunique() == 3 and placebo.seed.nunique() == 3
 
 
 def test_checks_subset_runs_only_those(setting):
@@ -110,8 +117,8 @@ def test_doses_outside_the_data_fail_the_support_check(setting):
             method_params={"n_bootstrap": 10, "random_state": 0},
         )
     rep = dowhy_e2b.audit(model, estimand, est, checks=["overlap"])
-    support = rep.table[rep.table.test.str.startswith("dose support")].iloc[0]
-    assert support.status == "fail" and "extrapolation" in support.reason
+    outside = rep.table[rep.table.test.str.startswith("doses outside")].iloc[0]
+    assert outside.status == "fail" and outside.observed == 1 and "extrapolation" in outside.reason
 
 
 def test_e2b_estimate_is_audited(setting):
@@ -143,6 +150,8 @@ def test_invalid_arguments(setting):
         dowhy_e2b.audit(model, estimand, est, checks=["placebo", "plaecbo"])
     with pytest.raises(ValueError, match="num_simulations"):
         dowhy_e2b.audit(model, estimand, est, num_simulations=1)
+    with pytest.raises(ValueError, match=r"num_simulations has unknown check\(s\) \['plaecbo'\]"):
+        dowhy_e2b.audit(model, estimand, est, num_simulations={"plaecbo": 5})
     with pytest.raises(ValueError, match="confounder_strengths"):
         dowhy_e2b.audit(model, estimand, est, checks=["unobserved_common_cause"], confounder_strengths=[0.0])
     with pytest.raises(ValueError, match="no estimator"):
@@ -153,10 +162,14 @@ def test_markdown_and_html_rendering(report, tmp_path):
     md = report.to_markdown()
     assert md.startswith("# Audit of entropy_balancing: effect of lemon on rating")
     assert f"**Verdict: {report.verdict.upper()}**" in md
-    assert md.count("\n| ") == len(report.table) + 1  # header and one line per test
+    tests_part, settings_part = md.split("## Settings")
+    assert tests_part.count("\n| ") == len(report.table) + 1  # header and one line per test
+    assert "| estimate | adjustment set | age, region, sugar, temperature |" in settings_part
+    assert "| versions | dowhy | 0.14 |" in settings_part
     assert "\\|corr" in md  # pipes inside cells are escaped
     html = report.to_html()
     assert html.startswith('<div class="dowhy-e2b-audit"') and html.count("<tr>") == len(report.table) + 1
+    assert "<details><summary>Settings, parameters and versions</summary>" in html
     assert report._repr_html_() == html and "<img" not in html
     assert "data:image/png;base64," in report.to_html(plots=True)
     assert report.save(tmp_path / "audit.md").read_text(encoding="utf-8") == md
@@ -188,3 +201,86 @@ def test_docstring_example_runs():
 
     result = doctest.testmod(audit_module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_report_records_settings_seeds_and_versions(report):
+    settings = report.settings
+    assert settings["estimate"]["adjustment set"] == ["age", "region", "sugar", "temperature"]
+    assert settings["estimate"]["weighter.moments"] == 2 and settings["audit"]["random_state"] == 0
+    assert settings["audit"]["refits per check"] == dict.fromkeys(
+        ["placebo", "random_common_cause", "data_subset", "bootstrap", "dummy_outcome"], 4
+    )
+    assert {"python", "dowhy", "dowhy-e2b", "numpy", "pandas", "scikit-learn", "torch"} <= set(
+        settings["versions"]
+    )
+    sims = report.simulations
+    assert list(sims.columns) == ["check", "strength", "seed", "new_effect", "error"]
+    assert len(sims) == 5 * 4 + 3 and sims.seed.nunique() == len(sims) and (sims.error == "").all()
+
+
+def test_each_column_has_one_meaning(report):
+    # Wherever a rule judges by a range, the test passes exactly when `observed` lies in it.
+    judged = report.table[report.table.status.isin(["pass", "warn", "fail"])]
+    judged = judged.dropna(subset=["pass_min", "pass_max"], how="all")
+    assert len(judged) >= 10
+    low, high = judged.pass_min.fillna(-np.inf), judged.pass_max.fillna(np.inf)
+    inside = (judged.observed >= low) & (judged.observed <= high)
+    assert (inside == (judged.status == "pass")).all(), judged[["test", "observed", "status"]]
+
+
+def test_bootstrap_row_says_why_categorical_confounders_get_no_noise(report):
+    row = report.table.set_index("check").loc["bootstrap"]
+    assert "bootstrap_refuter crashes adding noise to categorical ones (['region'])" in row.reason
+
+
+def _graph_case(w_causes_a):
+    rng = np.random.default_rng(0)
+    n = 500
+    x, w = rng.normal(size=n), rng.normal(size=n)
+    a = x + (0.8 * w if w_causes_a else 0.0) + rng.normal(size=n)
+    y = a + x + w + rng.normal(size=n)
+    graph = nx.DiGraph([("x", "a"), ("x", "y"), ("a", "y"), ("w", "y")])  # says: w does not cause a
+    model = CausalModel(
+        data=pd.DataFrame({"x": x, "w": w, "a": a, "y": y}), treatment="a", outcome="y", graph=graph
+    )
+    estimand = model.identify_effect()
+    est = model.estimate_effect(
+        estimand,
+        method_name="entropy_balancing",
+        treatment_value=1.0,
+        control_value=0.0,
+        method_params={"n_bootstrap": 10, "random_state": 0},
+    )
+    return dowhy_e2b.audit(model, estimand, est, checks=["graph"]).table.set_index("test")
+
+
+def test_graph_implications_are_tested_against_the_data():
+    key = "graph's implied independences involving the treatment or the outcome"
+    wrong = _graph_case(w_causes_a=True).loc[key]
+    assert wrong.status == "warn" and wrong.observed >= 1 and "w ⫫ a" in wrong.reason
+    assert wrong.p_value < 0.05
+    right = _graph_case(w_causes_a=False).loc[key]
+    assert right.status == "pass" and right.observed == 0
+
+
+def test_graph_without_implications_is_skipped(setting):
+    ds = make_linear(n_samples=200, random_state=0)
+    graph = nx.complete_graph(["x1", "x2"], create_using=nx.DiGraph)
+    graph.remove_edge("x2", "x1")
+    graph.add_edges_from([("x1", "a"), ("x2", "a"), ("x1", "y"), ("x2", "y"), ("a", "y")])
+    data = ds.data[["x1", "x2", "a", "y"]]
+    model = CausalModel(data=data, treatment="a", outcome="y", graph=graph)
+    estimand = model.identify_effect()
+    est = model.estimate_effect(estimand, method_name="entropy_balancing", method_params={"n_bootstrap": 5})
+    row = dowhy_e2b.audit(model, estimand, est, checks=["graph"]).table.iloc[0]
+    assert row.status == "skipped" and "implies no conditional independence" in row.reason
+
+
+def test_progress_bar_when_asked_and_parallel_by_default(setting, capsys):
+    _, model, estimand, estimate = setting
+    est = estimate()
+    dowhy_e2b.audit(model, estimand, est, checks=["placebo"], num_simulations=2, verbose=True)
+    assert "audit refits" in capsys.readouterr().err
+    dowhy_e2b.audit(model, estimand, est, checks=["placebo"], num_simulations=2)  # no terminal here
+    assert "audit refits" not in capsys.readouterr().err
+    assert inspect.signature(dowhy_e2b.audit).parameters["n_jobs"].default == -1

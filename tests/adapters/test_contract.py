@@ -1,4 +1,5 @@
-"""The DoWhy 0.14 contract of the plugin (DESIGN §3 and §6): the tripwire for DoWhy upgrades."""
+"""The DoWhy 0.14 contract of the plugin (ARCHITECTURE.md, "Living with DoWhy 0.14"): the tripwire
+for DoWhy upgrades."""
 
 import copy
 import pickle
@@ -40,8 +41,20 @@ def test_estimate_carries_value_curve_weights_and_balance(model, estimand, datas
     )
     assert isinstance(est.value, float)
     curve = est.dose_response
-    assert list(curve.columns) == ["treatment", "mean_outcome", "ci_lower", "ci_upper"] and len(curve) == 15
-    assert curve[["ci_lower", "ci_upper"]].notna().all().all()
+    assert list(curve.columns) == [
+        "treatment",
+        "mean_outcome",
+        "ci_lower",
+        "ci_upper",
+        "band_lower",
+        "band_upper",
+        "local_ess",
+    ]
+    # The grid's 15 points and the two contrast doses (0 and 1 lie inside the grid's range).
+    assert len(curve) == 17 and {0.0, 1.0} <= set(curve.treatment)
+    assert curve.treatment.is_monotonic_increasing
+    assert curve[["ci_lower", "ci_upper", "band_lower", "band_upper"]].notna().all().all()
+    assert np.all(curve.band_lower <= curve.ci_lower) and np.all(curve.ci_upper <= curve.band_upper)
     mu = est.estimator.predict_dose_response([0.0, 1.0])
     assert est.value == pytest.approx(mu[1] - mu[0])
     w = est.estimator.weights_
@@ -119,7 +132,7 @@ def test_refuters_run_and_do_not_mutate_the_data(model, estimand, dataset, metho
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_default_placebo_with_a_float_treatment_does_not_crash(model, estimand, method):
-    # DoWhy's default placebo for a float treatment is a constant zero column (DESIGN §6).
+    # DoWhy's default placebo for a float treatment is a constant zero column.
     est = estimate(model, estimand, method)
     with pytest.warns(UserWarning, match="treatment is constant"):
         res = model.refute_estimate(estimand, est, method_name="placebo_treatment_refuter", num_simulations=3)

@@ -44,3 +44,13 @@ def test_reproducible_and_lemonade_is_confounded_with_a_categorical():
     assert np.corrcoef(a.sugar, a.lemon)[0, 1] > 0.3
     with pytest.raises(ValueError, match="unknown dataset"):
         make_dataset("nope")
+
+
+def test_lemonade_has_no_negative_lemon_juice_and_its_curve_holds_at_small_doses():
+    big = load_lemonade(n_samples=200_000, random_state=11)
+    assert big.data.lemon.min() > 0
+    assert (big.data.lemon < 1.0).sum() > 10  # the softplus acts in the lower tail
+    for i, t in enumerate((0.5, 2.0)):  # doses the old generator's negative values sat near
+        sim = load_lemonade(n_samples=MC_N, random_state=200 + i, intervention=t)
+        se = sim.y.std() / np.sqrt(MC_N)
+        assert abs(sim.y.mean() - float(big.true_adrf(t))) < 5 * se

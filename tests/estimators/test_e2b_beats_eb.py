@@ -11,7 +11,9 @@ from dowhy_e2b.datasets import make_nonlinear
 def _rmse(weighter, ds, grid):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = AverageDoseResponse(weighter, n_bootstrap=0, dose_grid=grid).fit(ds.X, ds.a, ds.y)
+        fit = AverageDoseResponse(
+            weighter, outcome_stage="weighted", n_knots=5, penalty=0.0, n_bootstrap=0, dose_grid=grid
+        ).fit(ds.X, ds.a, ds.y)
     return float(np.sqrt(np.mean((fit.predict(grid) - ds.true_adrf(grid)) ** 2)))
 
 

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dowhy_e2b import BalanceError, ConvergenceWarning, EntropyBalancingWeights
+from dowhy_e2b import (
+    BalanceError,
+    BalanceWarning,
+    ConvergenceWarning,
+    EntropyBalancingWeights,
+    TooManyConstraintsError,
+)
 from dowhy_e2b._numerics import weighted_corr
 
 
@@ -131,11 +137,23 @@ def test_infeasible_balance_warns_with_diagnostics_or_raises():
 def test_approximate_balance_respects_bound_and_raises_ess():
     X, a = _data(5, strength=1.5)
     exact = EntropyBalancingWeights(moments=2).fit(X, a)
-    approx = EntropyBalancingWeights(moments=2, max_imbalance=0.05).fit(X, a)
-    assert approx.converged_ and approx.max_imbalance_ <= 0.05 + 1e-6
+    approx = EntropyBalancingWeights(moments=2, max_imbalance=0.02).fit(X, a)
+    assert approx.converged_ and approx.max_imbalance_ <= 0.02 + 1e-6
     assert approx.effective_sample_size_ > exact.effective_sample_size_
-    ridge = EntropyBalancingWeights(moments=2, ridge=0.01).fit(X, a)
+    ridge = EntropyBalancingWeights(moments=2, ridge=0.001).fit(X, a)
     assert ridge.converged_ and ridge.effective_sample_size_ > exact.effective_sample_size_
+
+
+def test_converged_only_when_the_balance_target_is_met():
+    # The solver meets max_imbalance=0.05 (in unweighted standard deviations), but weighting
+    # shrinks the spread: the weighted correlation of x0 with the treatment is 0.15 > 0.1.
+    X, a = _data(5, strength=1.5)
+    with pytest.warns(BalanceWarning, match=r"entropy balancing: max weighted \|corr.*x0 \+0\.15.*smaller"):
+        loose = EntropyBalancingWeights(moments=2, max_imbalance=0.05).fit(X, a)
+    assert loose.max_imbalance_ <= 0.05 + 1e-6 and not loose.converged_
+    assert not loose.balance_check_.corr_ok and loose.balance_check_.max_abs_corr > 0.1
+    with pytest.raises(BalanceError, match=r"max weighted \|corr"):
+        EntropyBalancingWeights(moments=2, max_imbalance=0.05, on_failure="raise").fit(X, a)
 
 
 @pytest.mark.parametrize(
@@ -155,7 +173,7 @@ def test_invalid_parameters_are_named(params, match):
 
 def test_bad_data_errors():
     X, a = _data(7, n=50)
-    with pytest.raises(ValueError, match="more rows than balance constraints"):
+    with pytest.raises(TooManyConstraintsError, match=r"12 rows, 31 constraints .*'x0': 6"):
         EntropyBalancingWeights(moments=3).fit(np.random.default_rng(0).normal(size=(12, 5)), a[:12])
     with pytest.raises(ValueError, match="2 distinct values"):
         EntropyBalancingWeights().fit(X, (a > 0).astype(float))

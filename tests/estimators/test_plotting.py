@@ -63,12 +63,16 @@ def test_dose_response_on_a_core_pipeline_with_band_rug_and_truth(fitted, lemona
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("treatment", "mean outcome")
     assert any(isinstance(c, PolyCollection) for c in ax.collections)  # the band
     assert len(_rug(ax)) == 1 and len(_rug(ax)[0].get_xdata()) == 300
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["EB", "truth"]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["EB", "EB: 95% pointwise band", "EB: 95% simultaneous band", "truth"]
 
 
 def test_dose_response_on_a_dowhy_estimate_draws_its_rug_by_itself(dowhy_estimate):
-    ax = plot_dose_response(dowhy_estimate, xlabel="lemon", ylabel="rating")
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("lemon", "rating")
+    ax = plot_dose_response(dowhy_estimate)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("lemon", "mean rating")  # the columns' names
+    assert ax.figure.get_layout_engine() is not None  # constrained: a plain savefig clips nothing
+    ax = plot_dose_response(dowhy_estimate, xlabel="lemon (ml/l)", ylabel="rating")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("lemon (ml/l)", "rating")
     assert len(_rug(ax)) == 1
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), dowhy_estimate.dose_response.mean_outcome)
     # a second curve on the same Axes, without a second rug; the estimator works as well as the estimate
@@ -81,6 +85,14 @@ def test_dose_response_on_a_frame_and_a_wrong_object(fitted):
     before = frame.copy()
     ax = plot_dose_response(frame)
     assert _rug(ax) == []
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["estimate", "pointwise band", "simultaneous band"]
+    frame.attrs["confidence_level"] = 0.9
+    legend = plot_dose_response(frame, band="pointwise").get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["estimate", "90% pointwise band"]
+    with pytest.raises(ValueError, match="band must be one of"):
+        plot_dose_response(frame, band="wide")
+    frame.attrs.clear()
     pd.testing.assert_frame_equal(frame, before)
     with pytest.raises(TypeError, match="dose-response DataFrame"):
         plot_dose_response(object())
@@ -111,7 +123,7 @@ def test_love_plot_on_a_dowhy_estimate_recomputes_requested_moments(dowhy_estima
     ax = plot_balance(dowhy_estimate, moments=3)
     n_rows = len(dowhy_estimate.estimator.balance_table(moments=3))
     assert len(ax.collections[2].get_offsets()) == n_rows
-    assert n_rows == 3 * 3 + 3  # sugar, temperature, age to the cube; three region dummies once
+    assert n_rows == 3 * 3 + 4  # sugar, temperature, age to the cube; every region level once
 
 
 def test_love_plot_errors(fitted):
@@ -149,3 +161,31 @@ def test_training_plot_shows_both_curves_and_the_kept_step():
     assert len(plot_training(adrf).get_lines()) == 3
     with pytest.raises(TypeError, match="training history"):
         plot_training(EntropyBalancingWeights().fit(ds.X, ds.a))
+
+
+def test_love_plot_rows_follow_the_balance_table_and_show_every_level(dowhy_estimate):
+    table = dowhy_estimate.estimator.balance_table(moments=2)
+    ax = plot_balance(dowhy_estimate, moments=2)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    ticks = ax.get_yticks()
+    top_to_bottom = [label for _, label in sorted(zip(ticks, labels, strict=True), reverse=True)]
+    expected = [c if p == 1 else f"{c}²" for c, p in zip(table.covariate, table.power, strict=True)]
+    assert top_to_bottom == expected
+    levels = [c for c in table.covariate if c.startswith("region[")]
+    assert levels == ["region[city]", "region[coast]", "region[mountain]", "region[valley]"]
+
+
+def test_a_plain_savefig_clips_nothing(dowhy_estimate, tmp_path):
+    love = plot_balance(dowhy_estimate, moments=3)  # long labels on the left, the legend below
+    for ax in (love, plot_dose_response(dowhy_estimate)):
+        fig = ax.figure
+        fig.savefig(tmp_path / "plot.png")
+        renderer = fig.canvas.get_renderer()
+        box = fig.bbox
+        ticks = ax.get_yticklabels() if ax is love else []
+        for artist in [ax.xaxis.label, ax.yaxis.label, ax.title, ax.get_legend(), *ticks]:
+            if artist is None or not artist.get_visible() or not getattr(artist, "get_text", lambda: "x")():
+                continue
+            extent = artist.get_window_extent(renderer)
+            assert box.x0 - 1 <= extent.x0 and extent.x1 <= box.x1 + 1, artist
+            assert box.y0 - 1 <= extent.y0 and extent.y1 <= box.y1 + 1, artist

@@ -17,7 +17,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from dowhy_e2b import EntropyBalancingWeights, GPSWeights, UnitWeights, WeightedDoseResponse
 
 BINARY = "the check fits on a treatment with two distinct values, which is rejected by design"
-NAMED_A = "the second argument of fit is the treatment `a` (DESIGN §3), not `y`"
+NAMED_A = "the second argument of fit is the treatment `a` (the public API), not `y`"
 WEIGHTER_EXEMPTIONS = {
     "check_fit_score_takes_y": NAMED_A,
     "check_sample_weight_equivalence_on_dense_data": NAMED_A,

@@ -15,7 +15,9 @@ from dowhy_e2b.datasets import make_nonlinear
 
 
 def rmse(weighter, X, a, y, grid, truth):
-    fit = AverageDoseResponse(weighter, n_bootstrap=0, dose_grid=grid).fit(X, a, y)
+    fit = AverageDoseResponse(
+        weighter, outcome_stage="weighted", n_knots=5, penalty=0.0, n_bootstrap=0, dose_grid=grid
+    ).fit(X, a, y)
     return float(np.sqrt(np.mean((fit.predict(grid) - truth) ** 2)))
 
 

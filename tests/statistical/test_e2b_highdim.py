@@ -24,9 +24,9 @@ THRESHOLD = {"sparse40": 0.8, "mixed40": 0.5}
 def _rmse(weighter, bench):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = AverageDoseResponse(weighter, n_bootstrap=0, dose_grid=bench.grid).fit(
-            bench.X, bench.a, bench.y
-        )
+        fit = AverageDoseResponse(
+            weighter, outcome_stage="weighted", n_knots=5, penalty=0.0, n_bootstrap=0, dose_grid=bench.grid
+        ).fit(bench.X, bench.a, bench.y)
     return float(np.sqrt(np.mean((fit.predict(bench.grid) - bench.truth) ** 2)))
 
 

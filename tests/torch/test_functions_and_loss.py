@@ -11,7 +11,7 @@ from dowhy_e2b.datasets import make_nonlinear
 def _setup(seed=0, n=400, **kwargs):
     ds = make_nonlinear(n_samples=n, random_state=seed)
     X, a = ds.X.to_numpy(), ds.a
-    stage = WeightedDoseResponse().fit(a, np.zeros_like(a))
+    stage = WeightedDoseResponse(n_knots=5, penalty=0.0).fit(a, np.zeros_like(a))
     grid = ds.default_grid(20)
     B, D = stage.design_matrix(a), stage.design_matrix(grid)
     family = build_family(X, a, B, np.random.default_rng(seed), **kwargs)
@@ -55,7 +55,7 @@ def test_expected_loss_equals_monte_carlo_over_explicit_draws(weights):
     y, truth = sample_functions(
         family, B, D, 3000, np.random.default_rng(5), noise_sd=np.sqrt(rho), f_scale=2.0
     )
-    stage = WeightedDoseResponse().fit(a, y[:, 0], sample_weight=w)
+    stage = WeightedDoseResponse(n_knots=5, penalty=0.0).fit(a, y[:, 0], sample_weight=w)
     M = stage.design_matrix(grid) @ np.linalg.pinv((B * w[:, None]).T @ B) @ (B * w[:, None]).T
     errors = np.mean((M @ y - truth) ** 2, axis=0)
     # The projection M is the outcome stage: check on one draw against the fitted stage itself.
