@@ -33,8 +33,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from .curve_dgps import CURVE_DGPS
-from .dgps import BenchData, make_bench_data
+from .dgps import CURVE_DGPS, DEVELOPMENT_DGPS, VALIDATION_DGPS, BenchData, make_bench_data
 from .measure import limited_threads, machine_info, package_versions
 from .report import _md_table
 
@@ -56,12 +55,6 @@ NULL_DGPS = ("null", "confounded_null")
 
 
 def _data(dgp: str, n: int, seed: int) -> BenchData:
-    if dgp in CURVE_DGPS:
-        return CURVE_DGPS[dgp](n, seed)
-    from .ablations import VALIDATION_DGPS
-
-    if dgp in VALIDATION_DGPS:
-        return VALIDATION_DGPS[dgp](n, seed)
     return make_bench_data(dgp, n, seed)
 
 
@@ -223,9 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(REPO / "docs"))
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
-    from .ablations import VALIDATION_DGPS
-
-    dgps = args.dgps or ["linear", "nonlinear", "poor_overlap", *VALIDATION_DGPS, *CURVE_DGPS]
+    dgps = args.dgps or [*DEVELOPMENT_DGPS, *VALIDATION_DGPS, *CURVE_DGPS]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "outcome_stages.csv"

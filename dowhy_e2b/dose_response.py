@@ -140,8 +140,8 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
     with :math:`B` a cubic B-spline basis with quantile knots, continued linearly beyond the
     boundary knots. :math:`\lambda` minimises the weighted leave-one-dose-out error
     :math:`\sum_i w_i (y_i - \hat\mu^{(-a_i)}(a_i))^2 / \sum_i w_i` (:math:`\hat\mu^{(-a)}` the fit
-    without the units at dose :math:`a`, in closed form from the leverages), or the weighted GCV score :math:`S\,\mathrm{RSS}_w / (S - \mathrm{edf})^2`
-    (:math:`S = \sum_i w_i`).
+    without the units at dose :math:`a`, in closed form from the leverages), or the weighted GCV
+    score :math:`S\,\mathrm{RSS}_w / (S - \mathrm{edf})^2` (:math:`S = \sum_i w_i`).
     With balancing weights :math:`w` the fitted curve estimates :math:`E[Y(a)]`.
 
     References
@@ -266,7 +266,8 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
 
 def _check_penalty(penalty: Any) -> None:
     if not (
-        penalty in CRITERIA or (isinstance(penalty, Real) and not isinstance(penalty, bool) and penalty >= 0)
+        penalty in CRITERIA
+        or (isinstance(penalty, Real) and not isinstance(penalty, bool) and float(penalty) >= 0)
     ):
         raise ValueError(f"penalty must be one of {list(CRITERIA)} or a float >= 0, got {penalty!r}.")
 
@@ -540,7 +541,8 @@ class AverageDoseResponse(BaseEstimator):
         self.smoother_ = self._make_smoother().fit(a, v, sample_weight=smooth_w)
         self._seed = int(rng.randint(np.iinfo(np.int32).max))
         self.bootstrap_coef_ = np.empty((0, self.smoother_.coef_.size))
-        self.n_bootstrap_failed_, self.bootstrap_errors_ = 0, {}
+        self.n_bootstrap_failed_ = 0
+        self.bootstrap_errors_: dict[str, int] = {}
         if self.n_bootstrap and not self._point_fit_failed():
             self.bootstrap(X, a, y)
         self.curve_ = self.dose_response_frame(self.grid_)
@@ -906,8 +908,9 @@ def _replicate_coef(
             w = s_b
         else:
             w = np.asarray(spec.weighter.weights_for(X[rows], a_b, sample_weight=s_b), dtype=float)
-        outcome, sub = spec.outcome_fit, rows
-        if spec.regressor is not None:
+        outcome: OutcomeFit | None = spec.outcome_fit
+        sub: np.ndarray | None = rows
+        if spec.regressor is not None and spec.folds is not None and spec.doses is not None:
             outcome = cross_fit(
                 spec.regressor, X[rows], a_b, y_b, spec.folds[rows], spec.doses, sample_weight=s_b
             )
