@@ -1,7 +1,5 @@
 """Subgroup curves: one AverageDoseResponse per level of the effect modifier(s)."""
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,8 +42,6 @@ def test_numeric_modifiers_are_binned_and_small_levels_skipped():
     binned = discretise_modifiers(age.to_frame(), n_bins=3)
     assert binned["age"].nunique() == 3
     mods = pd.DataFrame({"group": groups.where(np.arange(a.size) >= 20, "tiny")})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
     with pytest.warns(
         UserWarning, match=r"no curve for level\(s\) with fewer than 30 rows: group=tiny \(20 rows\)"
     ):
