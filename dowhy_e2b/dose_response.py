@@ -510,39 +510,8 @@ class AverageDoseResponse(BaseEstimator):
         )
         self._sample_weight = None if sample_weight is None else s
         rng = check_random_state(self.random_state)
-        self.weighter_ = None
-        self.outcome_stage_ = self.outcome_stage
-        if self.constant_treatment_:
-            warnings.warn(
-                "treatment is constant: the dose-response curve is flat and every effect is 0.",
-                ConstantTreatmentWarning,
-                stacklevel=2,
-            )
-            self.outcome_stage_ = "weighted"
-        elif X.shape[1] == 0:
-            logger.info("no confounders: nothing to balance, the weights are uniform.")
-            self.outcome_stage_ = "weighted"
-        else:
-            self.weighter_ = self._make_weighter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DiscreteTreatmentWarning)  # already warned above
-                # The outcome goes along: E2B builds its training functions with it; others ignore it.
-                self.weighter_.fit(
-                    pd.DataFrame(X, columns=feature_names), a, y=y, sample_weight=self._sample_weight
-                )
-        self.weights_ = (
-            s.copy() if self.weighter_ is None else np.asarray(self.weighter_.weights_, dtype=float)
-        )
-        self.outcome_fit_: OutcomeFit | None = None
-        if self.outcome_stage_ == "doubly_robust":
-            folds = row_folds(int(rng.randint(np.iinfo(np.int32).max)), 0, a.size, min(int(self.cv), a.size))
-            self.outcome_fit_ = cross_fit(
-                self._regressor(), X, a, y, folds, self._gcomp_doses(a), sample_weight=self._sample_weight
-            )
-        v, smooth_w = _pseudo_outcomes(
-            self.outcome_stage_, self.dr_form, a, y, self.weights_, s, self.outcome_fit_
-        )
-        self.smoother_ = self._make_smoother().fit(a, v, sample_weight=smooth_w)
+        self._fit_weights(X, a, y, feature_names, s)
+        self._fit_curve(X, a, y, s, int(rng.randint(np.iinfo(np.int32).max)))
         self._seed = int(rng.randint(np.iinfo(np.int32).max))
         self.bootstrap_coef_ = np.empty((0, self.smoother_.coef_.size))
         self.n_bootstrap_failed_ = 0
@@ -561,6 +530,45 @@ class AverageDoseResponse(BaseEstimator):
             moments=moments,
         )
         return self
+
+    def _fit_weights(
+        self, X: np.ndarray, a: np.ndarray, y: np.ndarray, names: list[str], s: np.ndarray
+    ) -> None:
+        """``weighter_``, ``weights_`` and ``outcome_stage_`` (weighted when there is nothing to balance)."""
+        self.weighter_ = None
+        self.outcome_stage_ = self.outcome_stage
+        if self.constant_treatment_:
+            warnings.warn(
+                "treatment is constant: the dose-response curve is flat and every effect is 0.",
+                ConstantTreatmentWarning,
+                stacklevel=3,
+            )
+            self.outcome_stage_ = "weighted"
+        elif X.shape[1] == 0:
+            logger.info("no confounders: nothing to balance, the weights are uniform.")
+            self.outcome_stage_ = "weighted"
+        else:
+            self.weighter_ = self._make_weighter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DiscreteTreatmentWarning)  # already warned
+                # The outcome goes along: E2B builds its training functions with it; others ignore it.
+                self.weighter_.fit(pd.DataFrame(X, columns=names), a, y=y, sample_weight=self._sample_weight)
+        self.weights_ = (
+            s.copy() if self.weighter_ is None else np.asarray(self.weighter_.weights_, dtype=float)
+        )
+
+    def _fit_curve(self, X: np.ndarray, a: np.ndarray, y: np.ndarray, s: np.ndarray, fold_seed: int) -> None:
+        """``outcome_fit_`` (the doubly robust stage's cross-fitted predictions) and ``smoother_``."""
+        self.outcome_fit_: OutcomeFit | None = None
+        if self.outcome_stage_ == "doubly_robust":
+            folds = row_folds(fold_seed, 0, a.size, min(int(self.cv), a.size))
+            self.outcome_fit_ = cross_fit(
+                self._regressor(), X, a, y, folds, self._gcomp_doses(a), sample_weight=self._sample_weight
+            )
+        v, smooth_w = _pseudo_outcomes(
+            self.outcome_stage_, self.dr_form, a, y, self.weights_, s, self.outcome_fit_
+        )
+        self.smoother_ = self._make_smoother().fit(a, v, sample_weight=smooth_w)
 
     def _regressor(self) -> Any:
         return FlexibleOutcomeRegressor() if self.outcome_regressor is None else clone(self.outcome_regressor)
