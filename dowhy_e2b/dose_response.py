@@ -374,13 +374,13 @@ class AverageDoseResponse(BaseEstimator):
     penalised spline smooth of a pseudo-outcome :math:`v_i` on :math:`a_i` with smoothing weights
     :math:`s_i`:
 
-    ============================= ======================================= =============
-    stage                         :math:`v_i`                             :math:`s_i`
-    ============================= ======================================= =============
-    weighted                      :math:`y_i`                             :math:`w_i`
-    doubly robust, augmented      :math:`y_i - \hat m_i + \bar m(a_i)`    :math:`w_i`
-    doubly robust, pseudo-outcome :math:`w_i(y_i - \hat m_i) + \bar m(a_i)` 1
-    ============================= ======================================= =============
+    ============================= ============================================ =============
+    stage                         :math:`v_i`                                  :math:`s_i`
+    ============================= ============================================ =============
+    weighted                      :math:`y_i`                                  :math:`w_i`
+    doubly robust, augmented      :math:`y_i - \hat m_i + \bar m(a_i)`         :math:`w_i`
+    doubly robust, pseudo-outcome :math:`w_i(y_i - \hat m_i) + \bar m(a_i)`    1
+    ============================= ============================================ =============
 
     Both doubly robust forms are consistent when the weights balance the confounders or the outcome
     model is right; the augmented form (weighted residual smoothing, as in weighted g-computation)
