@@ -147,4 +147,4 @@ def robustness_value(estimate: float, scale: float, rho: float = 1.0) -> float:
     if not denom > 0:
         return 1.0
     q = (est / denom) ** 2
-    return float((np.sqrt(q * q + 4 * q) - q) / 2)
+    return float(2 * q / (np.sqrt(q * q + 4 * q) + q))  # (sqrt(q² + 4q) - q) / 2, without cancellation
