@@ -674,7 +674,7 @@ def plot_sensitivity(
     ax: Any = None,
     *,
     kind: str = "both",
-    strengths: Any = (0.02, 0.05, 0.1),
+    strengths: Any = (0.0, 0.02, 0.05, 0.1),
     bounds: str = "ci",
     benchmarks: bool = True,
     max_strength: float | None = None,
@@ -698,8 +698,9 @@ def plot_sensitivity(
     result : SensitivityResult
     ax : matplotlib Axes (or a pair of them for ``kind="both"``), optional
     kind : {"both", "curve", "contour"}, default="both"
-    strengths : sequence of float, default=(0.02, 0.05, 0.1)
-        Equal strengths of the curve's bands, in [0, 1).
+    strengths : sequence of float, default=(0.0, 0.02, 0.05, 0.1)
+        Equal strengths of the curve's bands, in [0, 1) (with ``bounds="ci"``, strength 0 is the
+        curve's pointwise confidence band).
     bounds : {"ci", "bounds"}, default="ci"
         Draw the confidence bounds (``ci_lower``/``ci_upper``: the bias bound plus the sampling
         margin), or the bounds on the estimand alone (``lower``/``upper``).
@@ -780,11 +781,10 @@ def _sensitivity_curve(
     alphas = np.linspace(0.35, 0.12, values.size)
     for r, alpha in zip(values, alphas, strict=True):
         part = table[table["r2_outcome"] == r]
-        if part[[lo, hi]].isna().any().any():
-            continue
-        ax.fill_between(
-            t, part[lo], part[hi], color=line.get_color(), alpha=alpha, lw=0, label=f"R² = {r:g} (both)"
-        )
+        if part[[lo, hi]].isna().any().any() or (r == 0 and bounds == "bounds"):
+            continue  # (without the sampling margin, strength 0 has no width)
+        label = "strength 0: the confidence band" if r == 0 else f"R² = {r:g} (both)"
+        ax.fill_between(t, part[lo], part[hi], color=line.get_color(), alpha=alpha, lw=0, label=label)
     curves = getattr(result, "benchmark_curves", None)
     if benchmarks and curves is not None and len(curves):
         name = str(result.benchmarks["covariate"].iloc[0])

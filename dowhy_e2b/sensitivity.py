@@ -355,8 +355,7 @@ def _resolve(estimate: Any, X: Any, a: Any, y: Any, treatment_value: Any, contro
             names = [f"x{j}" for j in range(Xm.shape[1])]
         a_arr = as_float_vector(a, "treatment", role="treatment")
         y_arr = as_float_vector(y, "outcome", role="outcome")
-        t_default = getattr(estimate, "_treatment_value", None)
-        c_default = getattr(estimate, "_control_value", None)
+        t_default = c_default = None
     elif getattr(estimator, "adrf_", None) is not None and hasattr(estimator, "_arrays"):
         if X is not None or a is not None or y is not None:
             raise ValueError(

@@ -196,6 +196,11 @@ def test_plot(fitted):
     plt.close("all")
     ax = result.plot(kind="curve", bounds="bounds", strengths=[0.05])
     assert ax.get_legend_handles_labels()[1][:2] == ["estimate", "R² = 0.05 (both)"]
+    ax = result.plot(kind="curve")  # strength 0 is the curve's confidence band
+    assert ax.get_legend_handles_labels()[1][1] == "strength 0: the confidence band"
+    np.testing.assert_allclose(
+        ax.collections[0].get_paths()[0].vertices[:, 0].min(), result.curve.values.min()
+    )
     plt.close("all")
     with pytest.raises(ValueError, match="kind must be"):
         result.plot(kind="map")
