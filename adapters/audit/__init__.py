@@ -383,6 +383,14 @@ def audit(
     sens, sens_error = None, ""
     if "sensitivity" in selected:
         if sensitivity_result is not None:
+            doses = (sensitivity_result.treatment_value, sensitivity_result.control_value)
+            wanted = (_as_float(estimate.treatment_value), _as_float(estimate.control_value))
+            if not np.allclose(doses, wanted):
+                raise ValueError(
+                    f"sensitivity_result bounds mu({doses[0]:g}) - mu({doses[1]:g}), but the audited "
+                    f"contrast is mu({wanted[0]:g}) - mu({wanted[1]:g}): compute it with "
+                    "dowhy_e2b.sensitivity(estimate), or leave it out."
+                )
             sens, sens_error = sensitivity_result, ""
         else:
             sens, sens_error = _sensitivity(estimate, benchmark_covariates, n_jobs)

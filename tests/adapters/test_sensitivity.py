@@ -69,13 +69,16 @@ def test_audit_reports_the_robustness_value_and_the_benchmarks(setting, result):
     assert rows.iloc[0].observed == pytest.approx(result.robustness_value)
     strongest = rows.iloc[1]
     assert result.benchmarks.covariate.iloc[0] in strongest.test and "strongest" in strongest.test
-    lo, hi = est.get_confidence_intervals()
+    lo, _ = est.get_confidence_intervals()
     assert lo > 0  # the estimate's interval excludes 0, so the strongest row is judged
     assert strongest.pass_min == 0.0 and strongest.observed == result.benchmarks.ci_lower.iloc[0]
     assert strongest.status == ("pass" if strongest.observed > 0 else "warn")
     assert set(rows.iloc[2:].status) == {"info"}
     simulated = report.table[report.table.check == "unobserved_common_cause"]
     assert simulated.reason.str.contains("partial R²").all()
+    other = dowhy_e2b.sensitivity(est, treatment_value=10.0, control_value=6.0, benchmark_covariates=None)
+    with pytest.raises(ValueError, match="sensitivity_result bounds mu\\(10\\) - mu\\(6\\)"):
+        dowhy_e2b.audit(model, estimand, est, checks=["sensitivity"], sensitivity_result=other)
 
 
 def test_audit_computes_them_itself_and_skips_other_estimators(setting):
@@ -104,10 +107,8 @@ def test_command_line_writes_the_bounds(setting, tmp_path, capsys):
         "--confounders",
         "sugar,temperature,age",
     ]
-    code = main(
-        ["estimate", *argv, "--method", "entropy_balancing", "--n-bootstrap", "10", "--dose-grid", "8"]
-        + ["--sensitivity", "--n-jobs", "1", "--out", str(out)]
-    )
+    options = ["--method", "entropy_balancing", "--n-bootstrap", "10", "--dose-grid", "8", "--n-jobs", "1"]
+    code = main(["estimate", *argv, *options, "--sensitivity", "--out", str(out)])
     printed = capsys.readouterr().out
     assert code == 0
     assert "robustness value" in printed and "as strong as sugar" in printed
