@@ -315,7 +315,8 @@ class DoseResponseEstimator(CausalEstimator):
                 f"fit takes fit(data, effect_modifier_names=None, **fit_params) or DoWhy's older "
                 f"fit(data, treatment, outcome); got {2 + len(rest)} positional arguments."
             )
-        expected = (list(self._target_estimand.treatment_variable), list(self._target_estimand.outcome_variable))
+        estimand = self._target_estimand
+        expected = (list(estimand.treatment_variable), list(estimand.outcome_variable))
         got = tuple(list(v) if isinstance(v, (list, tuple)) else [v] for v in (treatment, rest[0]))
         if got != expected:
             raise ValueError(

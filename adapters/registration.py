@@ -29,9 +29,8 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import networkx as nx
-
 import dowhy.causal_estimators
+import networkx as nx
 import pandas as pd
 from dowhy.causal_model import CausalModel
 
@@ -190,8 +189,9 @@ def _patch_do() -> None:
                 return original(self, x, identified_estimand, method_name, fit_estimator, method_params)
         if not fit_estimator:
             self.causal_estimator = _previous_fit(self, bare, identified_estimand)
+        name = f"backdoor.{bare}"
         with _quiet_dowhy():
-            value = original(self, x, identified_estimand, f"backdoor.{bare}", fit_estimator, method_params or {})
+            value = original(self, x, identified_estimand, name, fit_estimator, method_params or {})
         _remember_fit(self, bare, self.causal_estimator)
         return value
 
