@@ -144,9 +144,9 @@ def _patch_causal_model() -> None:
         # DoWhy 0.14 ignores CausalModel(effect_modifiers=...) here and uses the graph's; for our
         # methods the declared modifiers win (they default to the graph's anyway).
         bare = registered_name(name)
-        if bare is not None and kwargs.get("effect_modifiers") is None and len(args) < 8:
-            kwargs["effect_modifiers"] = list(getattr(self, "_effect_modifiers", None) or [])
         if bare is not None:
+            if kwargs.get("effect_modifiers") is None and len(args) < 8:
+                kwargs["effect_modifiers"] = list(getattr(self, "_effect_modifiers", None) or [])
             _check_modifiers_precede_treatment(
                 self, args[7] if len(args) >= 8 else kwargs.get("effect_modifiers")
             )
