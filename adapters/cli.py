@@ -92,7 +92,9 @@ def _demo(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    ax = plot_dose_response(estimates["unweighted"], label="unweighted (confounded)", color="tab:gray")
+    ax = plot_dose_response(
+        estimates["unweighted"], label="unweighted (confounded)", color="tab:gray", band="none"
+    )
     plot_dose_response(
         est,
         ax=ax,

@@ -126,6 +126,8 @@ class DoseResponseEstimator(CausalEstimator):
 
     method_name: ClassVar[str] = ""
     default_n_bootstrap: ClassVar[int] = 200
+    #: The outcome stage when ``outcome_stage`` is not given (``None``: the pipeline's default).
+    default_outcome_stage: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -179,6 +181,8 @@ class DoseResponseEstimator(CausalEstimator):
     def _make_pipeline(self) -> AverageDoseResponse:
         params = dict(self._pipeline_params)
         n_boot = params.pop("n_bootstrap", self.default_n_bootstrap)
+        if self.default_outcome_stage is not None:
+            params.setdefault("outcome_stage", self.default_outcome_stage)
         if params.get("outcome_regressor") is not None:
             params["outcome_regressor"] = clone(params["outcome_regressor"])
         if self._warm_weighter is not None:
@@ -551,9 +555,16 @@ class GPSWeightingEstimator(DoseResponseEstimator):
 
 
 class UnweightedEstimator(DoseResponseEstimator):
-    """The unweighted spline curve, ignoring confounding (``method_name="unweighted"``): a reference."""
+    """The unweighted spline curve, ignoring confounding (``method_name="unweighted"``): a reference.
+
+    Its outcome stage defaults to ``"weighted"`` (with unit weights: the plain smooth of the
+    outcome on the dose). With ``outcome_stage="doubly_robust"`` it becomes regression adjustment
+    (the cross-fitted outcome model's g-computation, corrected by its smoothed residuals), which no
+    longer ignores confounding.
+    """
 
     method_name = "unweighted"
+    default_outcome_stage = "weighted"
 
     def _make_weighter(self, **params: Any) -> UnitWeights:
         return UnitWeights(**params)

@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 
 from ._base import normalise_weights
 from ._numerics import effective_sample_size
+from ._numerics.counters import row_folds, row_poisson
 from ._numerics.inference import DoseResponseTest, dose_response_test, normal_band, simultaneous_band
 from ._numerics.splines import CRITERIA, SplineBasis, fit_penalised, make_spline_basis, smoother_stats
 from ._validation import (
@@ -100,9 +101,13 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
         or given: an array of every knot, boundary knots included (shape ``(k,)`` for one column,
         ``(k, n_columns)`` for several). Quantile knots put the basis where the data are, so a
         sparse tail gets few basis functions and cannot hang on a handful of units.
-    penalty : "gcv" or float, default="gcv"
-        The roughness penalty :math:`\lambda`: chosen by weighted generalised cross-validation, or
-        fixed (0 gives the unpenalised regression spline).
+    penalty : {"loo", "gcv"} or float, default="loo"
+        The roughness penalty :math:`\lambda`: chosen by weighted leave-one-out cross-validation
+        (exact, from the leverages), by weighted generalised cross-validation (from the sufficient
+        statistics alone), or fixed (0 gives the unpenalised regression spline). With unequal
+        weights GCV treats every unit as equally informative and undersmoothed badly in our tests
+        (many more effective degrees of freedom than the truth needs); leave-one-out sees that a
+        heavy unit has a leverage near one.
 
     Attributes
     ----------
@@ -129,8 +134,10 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
         \min_\beta \sum_i w_i (y_i - B(a_i)^\top\beta)^2 + \lambda \int \hat\mu''(t)^2\,dt,
 
     with :math:`B` a cubic B-spline basis with quantile knots, continued linearly beyond the
-    boundary knots. :math:`\lambda` minimises
-    :math:`S\,\mathrm{RSS}_w(\lambda) / (S - \mathrm{edf}(\lambda))^2` (:math:`S = \sum_i w_i`).
+    boundary knots. :math:`\lambda` minimises the weighted leave-one-out error
+    :math:`\sum_i w_i (y_i - \hat\mu(a_i))^2 / (1 - h_{ii})^2 / \sum_i w_i` (:math:`h_{ii}` the
+    leverages), or the weighted GCV score :math:`S\,\mathrm{RSS}_w / (S - \mathrm{edf})^2`
+    (:math:`S = \sum_i w_i`).
     With balancing weights :math:`w` the fitted curve estimates :math:`E[Y(a)]`.
 
     References
@@ -155,7 +162,7 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
         n_knots: int = 20,
         degree: int = 3,
         knots: str | Any = "quantile",
-        penalty: str | float = "gcv",
+        penalty: str | float = "loo",
     ):
         self.n_knots = n_knots
         self.degree = degree
@@ -299,9 +306,10 @@ class AverageDoseResponse(BaseEstimator):
         Folds of the outcome model's cross-fitting.
     n_knots : int, default=20
         Knots of the curve's spline (quantiles of the treatment, boundary knots included).
-    penalty : "gcv" or float, default="gcv"
-        Roughness penalty of the curve: chosen by weighted generalised cross-validation in every
-        fit and every bootstrap replicate, or fixed.
+    penalty : {"loo", "gcv"} or float, default="loo"
+        Roughness penalty of the curve: chosen by weighted leave-one-out (or generalised)
+        cross-validation in every fit and every bootstrap replicate, or fixed (see
+        :class:`WeightedDoseResponse`).
     dose_grid : int or array-like, default=50
         Where the curve is reported: an int gives that many points between the 5th and 95th
         percentiles of the treatment; an array is used as given (values outside the observed
@@ -395,7 +403,7 @@ class AverageDoseResponse(BaseEstimator):
         dr_form: str = "augmented",
         cv: int = 5,
         n_knots: int = 20,
-        penalty: str | float = "gcv",
+        penalty: str | float = "loo",
         dose_grid: int | Any = 50,
         n_bootstrap: int = 200,
         confidence_level: float = 0.95,
@@ -518,7 +526,7 @@ class AverageDoseResponse(BaseEstimator):
         )
         self.outcome_fit_: OutcomeFit | None = None
         if self.outcome_stage_ == "doubly_robust":
-            folds = rng.permutation(a.size) % min(int(self.cv), a.size)
+            folds = row_folds(int(rng.randint(np.iinfo(np.int32).max)), 0, a.size, min(int(self.cv), a.size))
             self.outcome_fit_ = cross_fit(
                 self._regressor(), X, a, y, folds, self._gcomp_doses(a), sample_weight=self._sample_weight
             )
@@ -870,8 +878,9 @@ def _bootstrap_replicate(
 ) -> np.ndarray | str:
     """Curve coefficients on one bootstrap resample, or the error message if it failed.
 
-    The resample is expressed as frequency weights on the units drawn at least once (equivalent to
-    duplicated rows for every estimator here), so the fold of each unit is kept.
+    A Poisson bootstrap: every unit gets a Poisson(1) count drawn from ``(seed, its row index)``
+    (the same whatever the chunking of the data), used as frequency weights on the units drawn at
+    least once (equivalent to duplicated rows for every estimator here); each unit keeps its fold.
     """
     with threadpool_limits(limits=1):  # small matrices: BLAS threads only contend
         return _replicate_coef(spec, X, a, y, s, seed)
@@ -880,8 +889,7 @@ def _bootstrap_replicate(
 def _replicate_coef(
     spec: _ReplicateSpec, X: np.ndarray, a: np.ndarray, y: np.ndarray, s: np.ndarray, seed: int
 ) -> np.ndarray | str:
-    rng = np.random.default_rng(seed)
-    counts = np.bincount(rng.integers(0, a.size, size=a.size), minlength=a.size)
+    counts = row_poisson(seed, 0, a.size)
     rows = np.flatnonzero(counts)
     s_b = s[rows] * counts[rows]
     s_b = s_b * (s_b.size / s_b.sum())

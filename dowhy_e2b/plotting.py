@@ -146,8 +146,9 @@ def plot_dose_response(
     color: str | None = None,
     xlabel: str | None = None,
     ylabel: str | None = None,
+    band: str = "both",
 ) -> Any:
-    """Plot an estimated dose-response curve with its confidence band.
+    """Plot an estimated dose-response curve with its confidence bands.
 
     Parameters
     ----------
@@ -166,6 +167,10 @@ def plot_dose_response(
         The true curve :math:`\\mu(a)`, drawn dashed (for simulated data).
     label, color : str, optional
         Legend label and colour of the estimate.
+    band : {"both", "pointwise", "simultaneous", "none"}, default="both"
+        Which bands to draw: the pointwise band (``ci_lower``/``ci_upper``, darker) covers the
+        curve at each dose, the simultaneous band (``band_lower``/``band_upper``, lighter) the
+        whole curve at once.
     xlabel, ylabel : str, optional
         Axis labels; by default the treatment's column name and "mean <outcome column>" for a
         DoWhy estimate, else "treatment" and "mean outcome".
@@ -196,19 +201,7 @@ def plot_dose_response(
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     t = frame["treatment"].to_numpy(dtype=float)
-    (line,) = ax.plot(t, frame["mean_outcome"], color=color, lw=2, label=label or "estimate")
-    if frame[["ci_lower", "ci_upper"]].notna().all().all():
-        level = _confidence_level(result, frame)
-        band = f"{level:.0%} band" if level is not None else "confidence band"
-        ax.fill_between(
-            t,
-            frame["ci_lower"],
-            frame["ci_upper"],
-            color=line.get_color(),
-            alpha=0.2,
-            lw=0,
-            label=f"{label}: {band}" if label else band,
-        )
+    _draw_bands(ax, frame, "mean_outcome", color, label, _confidence_level(result, frame), band)
     if truth is not None:
         ax.plot(t, truth(t), color="black", ls="--", lw=1.5, label="truth")
     observed = np.asarray(treatment, dtype=float) if treatment is not None else _observed_treatment(result)
@@ -485,41 +478,41 @@ def _analyses_of(obj: Any) -> Any:
     return est
 
 
+#: Which bands the curve plots draw.
+BANDS = ("both", "pointwise", "simultaneous", "none")
+
+
 def _draw_bands(
-    ax: Any, frame: pd.DataFrame, value: str, color: Any, label: str | None, level: float | None
+    ax: Any,
+    frame: pd.DataFrame,
+    value: str,
+    color: Any,
+    label: str | None,
+    level: float | None,
+    band: str = "both",
 ) -> Any:
     """The curve ``frame[value]`` with its pointwise band (darker) and simultaneous band (lighter)."""
+    if band not in BANDS:
+        raise ValueError(f"band must be one of {list(BANDS)}, got {band!r}.")
     t = frame["treatment"].to_numpy(dtype=float)
-    (line,) = ax.plot(t, frame[value], color=color, lw=2, label=label)
-    pct = "" if level is None else f"{100 * level:g}% "
-    if frame[["ci_lower", "ci_upper"]].notna().all().all():
-        ax.fill_between(
-            t,
-            frame["ci_lower"],
-            frame["ci_upper"],
-            color=line.get_color(),
-            alpha=0.25,
-            lw=0,
-            label=f"{pct}pointwise band",
-        )
-    if {"band_lower", "band_upper"} <= set(frame.columns) and frame[
-        ["band_lower", "band_upper"]
-    ].notna().all().all():
-        ax.fill_between(
-            t,
-            frame["band_lower"],
-            frame["band_upper"],
-            color=line.get_color(),
-            alpha=0.1,
-            lw=0,
-            label=f"{pct}simultaneous band",
-        )
+    (line,) = ax.plot(t, frame[value], color=color, lw=2, label=label or "estimate")
+    pct = "" if level is None else f"{level:.0%} "
+    kinds = {"pointwise": ("ci_lower", "ci_upper", 0.25), "simultaneous": ("band_lower", "band_upper", 0.1)}
+    for kind, (lo, hi, alpha) in kinds.items():
+        if band not in (kind, "both") or not {lo, hi} <= set(frame.columns):
+            continue
+        if frame[[lo, hi]].notna().all().all():
+            text = f"{pct}{kind} band"
+            ax.fill_between(
+                t,
+                frame[lo],
+                frame[hi],
+                color=line.get_color(),
+                alpha=alpha,
+                lw=0,
+                label=f"{label}: {text}" if label else text,
+            )
     return line
-
-
-def _level_of(obj: Any) -> float | None:
-    level = getattr(_estimator_of(obj), "confidence_level", None)
-    return None if level is None else float(level)
 
 
 def plot_derivative(
@@ -567,7 +560,7 @@ def plot_derivative(
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     ax.axhline(0.0, color="0.5", lw=1)
-    _draw_bands(ax, frame, "derivative", color, label or "derivative", _level_of(result))
+    _draw_bands(ax, frame, "derivative", color, label or "derivative", _confidence_level(result, frame))
     ax.set_xlabel(xlabel or "treatment")
     ax.set_ylabel(ylabel or "derivative of the mean outcome")
     ax.legend(frameon=False)
@@ -608,7 +601,8 @@ def plot_effect_curve(
         _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     ax.axhline(0.0, color="0.5", lw=1)
     ax.axvline(float(reference), color="0.5", lw=1, ls=":")
-    _draw_bands(ax, frame, "effect", color, label or f"effect relative to {reference:g}", _level_of(result))
+    level = _confidence_level(result, frame)
+    _draw_bands(ax, frame, "effect", color, label or f"effect relative to {reference:g}", level)
     ax.set_xlabel(xlabel or "treatment")
     ax.set_ylabel(ylabel or f"mean outcome minus that at {reference:g}")
     ax.legend(frameon=False)
