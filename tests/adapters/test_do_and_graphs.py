@@ -191,7 +191,8 @@ def test_other_criteria_never_add_mediators_or_colliders(fertiliser, farm_model,
 def test_estimators_balance_exactly_the_identified_set(fertiliser, farm_model, method):
     ds = fertiliser
     estimand = farm_model.identify_effect()
-    params = {**METHODS[method], "n_bootstrap": 0, "random_state": 0}
+    # What is balanced does not depend on the outcome stage: the weighted one is the quicker.
+    params = {**METHODS[method], "n_bootstrap": 0, "random_state": 0, "outcome_stage": "weighted"}
     est = farm_model.estimate_effect(
         estimand,
         method_name=method,
@@ -204,8 +205,7 @@ def test_estimators_balance_exactly_the_identified_set(fertiliser, farm_model, m
     # Every level of the categorical confounder is balanced (and reported); nothing after the dose.
     assert {f"soil_type[{level}]" for level in ds.data.soil_type.cat.categories} <= rows
     assert not {r.split("[")[0] for r in rows} & (_post_treatment(ds) | set(ds.instruments))
-    mu = farm_model.do(150.0, estimand, method, method_params={"init_params": params})
-    assert mu == est.estimator.predict_dose_response([150.0])[0]
+    assert farm_model.do(150.0, estimand, method, fit_estimator=False) == est.estimator.do(150.0)
 
 
 @pytest.mark.parametrize("variable", ["leaf_nitrogen", "gross_margin"])
