@@ -226,8 +226,8 @@ def test_adjusting_on_the_graph_removes_the_confounding():
     """The curve ``do`` returns on DoWhy's adjustment set is much closer to the truth than the naive one.
 
     ``python -m tests.adapters.measure_graph_margin`` (seeds 1000-1019, n = 1500, entropy balancing
-    with moments 2 and the doubly robust stage) measured the ratio of the two RMSEs: mean 0.285,
-    sd 0.093, max 0.44; mean + 3 sd = 0.56. The naive curve's RMSE is 0.32-0.46 on those seeds.
+    with moments 2 and the doubly robust stage) measured the ratio of the two RMSEs: mean 0.215,
+    sd 0.086, max 0.410; mean + 3 sd = 0.474. The naive curve's RMSE is 0.32-0.47 on those seeds.
     """
     ds = load_fertiliser(n_samples=1500, random_state=0)
     model = CausalModel(data=ds.data, treatment=ds.treatment, outcome=ds.outcome, graph=ds.graph())
@@ -242,4 +242,4 @@ def test_adjusting_on_the_graph_removes_the_confounding():
         )
     rmse_naive = np.sqrt(np.mean((naive - truth) ** 2))
     rmse = np.sqrt(np.mean((adjusted - truth) ** 2))
-    assert rmse < 0.6 * rmse_naive
+    assert rmse < 0.5 * rmse_naive
