@@ -33,8 +33,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from .curve_dgps import CURVE_DGPS
-from .dgps import BenchData, make_bench_data
+from .dgps import CURVE_DGPS, DEVELOPMENT_DGPS, VALIDATION_DGPS, BenchData, make_bench_data
 from .measure import limited_threads, machine_info, package_versions
 from .report import _md_table
 
@@ -56,12 +55,6 @@ NULL_DGPS = ("null", "confounded_null")
 
 
 def _data(dgp: str, n: int, seed: int) -> BenchData:
-    if dgp in CURVE_DGPS:
-        return CURVE_DGPS[dgp](n, seed)
-    from .ablations import VALIDATION_DGPS
-
-    if dgp in VALIDATION_DGPS:
-        return VALIDATION_DGPS[dgp](n, seed)
     return make_bench_data(dgp, n, seed)
 
 
@@ -95,29 +88,37 @@ def _run_one(dgp: str, n: int, seed: int, weighter: str, stage: str, n_bootstrap
             return {**row, "error": f"{type(err).__name__}: {err}"}
         row["cpu_s"] = time.process_time() - start
         curve, truth = fit.curve_, bench.truth
-        inside = (curve.ci_lower <= truth) & (truth <= curve.ci_upper)
         row.update(
             rmse=float(np.sqrt(np.mean((curve.mean_outcome - truth) ** 2))),
-            coverage=float(inside.mean()),
-            coverage_all=float(np.all((curve.band_lower <= truth) & (truth <= curve.band_upper))),
-            band_width=float(np.mean(curve.ci_upper - curve.ci_lower)),
             edf=float(fit.smoother_.edf_),
             n_failed=int(fit.n_bootstrap_failed_),
             error="",
         )
-        for hypothesis in ("flat", "linear"):
-            try:
-                row[f"p_{hypothesis}"] = fit.test_dose_response(hypothesis).p_value
-            except ValueError:
-                row[f"p_{hypothesis}"] = float("nan")
+        if fit.bootstrap_coef_.shape[0] >= 3:
+            inside = (curve.ci_lower <= truth) & (truth <= curve.ci_upper)
+            row.update(
+                coverage=float(inside.mean()),
+                coverage_all=float(np.all((curve.band_lower <= truth) & (truth <= curve.band_upper))),
+                band_width=float(np.mean(curve.ci_upper - curve.ci_lower)),
+                p_flat=fit.test_dose_response("flat").p_value,
+                p_linear=fit.test_dose_response("linear").p_value,
+            )
     return row
 
 
 def run_stages(
-    dgps: list[str], seeds: range, n: int, weighters: list[str], n_bootstrap: int, jobs: int, out: Path
+    dgps: list[str],
+    seeds: range,
+    n: int,
+    weighters: list[str],
+    n_bootstrap: int,
+    jobs: int,
+    out: Path,
+    stages: list[str] | None = None,
 ) -> pd.DataFrame:
     """Run every (process, seed, weighter, stage); rows are appended to ``out`` as they finish."""
-    tasks = [(d, n, s, w, st, n_bootstrap) for d in dgps for s in seeds for w in weighters for st in STAGES]
+    stages = list(STAGES) if stages is None else stages
+    tasks = [(d, n, s, w, st, n_bootstrap) for d in dgps for s in seeds for w in weighters for st in stages]
     rows: list[dict[str, Any]] = []
     done = Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(_run_one)(*t) for t in tasks)
     for row in done:
@@ -142,6 +143,37 @@ def _mean_se(values: pd.Series) -> str:
     return f"{v.mean():.3f} ± {se:.3f}"
 
 
+def _weights_table(ok: pd.DataFrame) -> list[str]:
+    """E2B's RMSE relative to the best entropy balancing, per stage and process (when both ran)."""
+    eb = [w for w in ok.weighter.unique() if str(w).startswith("eb")]
+    if "e2b" not in set(ok.weighter) or not eb:
+        return []
+    mean = ok.groupby(["stage", "dgp", "weighter"]).rmse.mean().unstack("weighter")
+    best = mean[eb].min(axis=1)
+    ratio = (mean["e2b"] / best).unstack("stage")
+    wins = (
+        ok.pivot_table(index=["stage", "dgp", "seed"], columns="weighter", values="rmse")
+        .assign(win=lambda f: f["e2b"] <= f[eb].min(axis=1))
+        .groupby(["stage", "dgp"])
+        .win.mean()
+        .unstack("stage")
+    )
+    stages = [k for k in STAGES if k in ratio.columns]
+    rows = [
+        [dgp, *(f"{ratio.loc[dgp, st]:.3f} ({wins.loc[dgp, st]:.0%})" for st in stages)]
+        for dgp in ratio.index
+    ]
+    return [
+        "## E2B against the best entropy balancing",
+        "",
+        f"Mean RMSE of E2B / that of the best of {', '.join(eb)} (per process, the best by mean RMSE), "
+        "with the share of seeds on which E2B's RMSE is at most the best entropy balancing's on that seed.",
+        "",
+        _md_table(["dgp", *stages], rows),
+        "",
+    ]
+
+
 def report(results: pd.DataFrame, command: str, meta: dict[str, Any]) -> str:
     """The Markdown page."""
     errors = results["error"].map(lambda e: e if isinstance(e, str) else "") if "error" in results else None
@@ -161,6 +193,7 @@ def report(results: pd.DataFrame, command: str, meta: dict[str, Any]) -> str:
         "",
     ]
     for weighter, part in ok.groupby("weighter", sort=False):
+        stages = [k for k in STAGES if k in set(part.stage)]
         lines += [f"## Weights: `{weighter}`", ""]
         for metric, title in (
             ("rmse", "RMSE of the curve (mean ± s.e. over seeds)"),
@@ -170,41 +203,46 @@ def report(results: pd.DataFrame, command: str, meta: dict[str, Any]) -> str:
                 "Simultaneous 95% band: share of seeds whose whole curve is covered (target ≥ 0.90)",
             ),
         ):
+            if metric not in part or part[metric].isna().all():
+                continue
             table = part.pivot_table(index="dgp", columns="stage", values=metric, aggfunc=_mean_se)
-            lines += [f"### {title}", "", _frame_md(table[list(STAGES)]), ""]
-        rmse = part.groupby(["dgp", "stage"]).rmse.mean().unstack()
-        ratio = rmse.div(rmse[REFERENCE], axis=0)
-        geo = np.exp(np.log(ratio).mean())
-        lines += [
-            f"### RMSE relative to `{REFERENCE}`",
-            "",
-            "Target for the default: geometric mean ≤ 0.9, none above 1.1.",
-            "",
-            _frame_md(ratio[list(STAGES)], "{:.3f}"),
-            "",
-            "Geometric mean: " + ", ".join(f"`{k}` {geo[k]:.3f}" for k in STAGES) + ".",
-            "Largest: " + ", ".join(f"`{k}` {ratio[k].max():.3f}" for k in STAGES) + ".",
-            "",
-        ]
-        rej = part.assign(reject=part.p_flat < 0.05).pivot_table(
-            index="dgp", columns="stage", values="reject", aggfunc="mean"
-        )
-        lines += [
-            "### Flatness test: share of seeds rejecting at 5%",
-            "",
-            f"On the flat processes ({', '.join(NULL_DGPS)}) this is the false-positive rate (target ≤ 0.10);"
-            " elsewhere the truth is curved and it is the power.",
-            "",
-            _frame_md(rej[list(STAGES)], "{:.2f}"),
-            "",
-        ]
+            lines += [f"### {title}", "", _frame_md(table[stages]), ""]
+        if REFERENCE in stages:
+            rmse = part.groupby(["dgp", "stage"]).rmse.mean().unstack()
+            ratio = rmse.div(rmse[REFERENCE], axis=0)
+            geo = np.exp(np.log(ratio).mean())
+            lines += [
+                f"### RMSE relative to `{REFERENCE}`",
+                "",
+                "Target for the default: geometric mean ≤ 0.9, none above 1.1.",
+                "",
+                _frame_md(ratio[stages], "{:.3f}"),
+                "",
+                "Geometric mean: " + ", ".join(f"`{k}` {geo[k]:.3f}" for k in stages) + ".",
+                "Largest: " + ", ".join(f"`{k}` {ratio[k].max():.3f}" for k in stages) + ".",
+                "",
+            ]
+        if "p_flat" in part and part.p_flat.notna().any():
+            rej = part.assign(reject=part.p_flat < 0.05).pivot_table(
+                index="dgp", columns="stage", values="reject", aggfunc="mean"
+            )
+            lines += [
+                "### Flatness test: share of seeds rejecting at 5%",
+                "",
+                f"On the flat processes ({', '.join(NULL_DGPS)}) this is the false-positive rate "
+                "(target ≤ 0.10); elsewhere the truth is curved and it is the power.",
+                "",
+                _frame_md(rej[stages], "{:.2f}"),
+                "",
+            ]
         cpu = part.groupby("stage").cpu_s.mean()
         lines += [
-            "CPU seconds per fit with its bootstrap (one thread): "
-            + ", ".join(f"`{k}` {cpu[k]:.1f}" for k in STAGES)
+            "CPU seconds per fit, bootstrap included (one thread): "
+            + ", ".join(f"`{k}` {cpu[k]:.1f}" for k in stages)
             + ".",
             "",
         ]
+    lines += _weights_table(ok)
     failed = results.iloc[:0] if errors is None else results[errors != ""]
     if len(failed):
         lines += [f"{len(failed)} fits raised: " + "; ".join(sorted(set(errors[errors != ""])))[:2000], ""]
@@ -217,15 +255,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--weighters", nargs="+", default=["eb1"])
+    parser.add_argument("--weighters", nargs="+", default=["eb1"], help="eb1, eb2, eb3, e2b")
+    parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=list(STAGES))
     parser.add_argument("--n-bootstrap", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default=str(REPO / "docs"))
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
-    from .ablations import VALIDATION_DGPS
-
-    dgps = args.dgps or ["linear", "nonlinear", "poor_overlap", *VALIDATION_DGPS, *CURVE_DGPS]
+    dgps = args.dgps or [*DEVELOPMENT_DGPS, *VALIDATION_DGPS, *CURVE_DGPS]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "outcome_stages.csv"
@@ -238,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             args.n_bootstrap,
             args.jobs,
             csv,
+            args.stages,
         )
     results = pd.read_csv(csv, keep_default_na=False, na_values=[""])
     command = "python -m benchmarks.stages " + shlex.join(sys.argv[1:] if argv is None else argv)
