@@ -29,7 +29,13 @@ from dowhy_e2b import (
     balance_table,
     effective_sample_size,
 )
-from dowhy_e2b._validation import as_float_vector, check_contrast, check_treatment, encode_frame
+from dowhy_e2b._validation import (
+    as_float_vector,
+    check_contrast,
+    check_treatment,
+    encode_frame,
+    warn_outside_support,
+)
 from dowhy_e2b.balance_check import check_balance
 from dowhy_e2b.exceptions import BalanceWarning
 
@@ -120,6 +126,8 @@ class DoseResponseEstimator(CausalEstimator):
 
     method_name: ClassVar[str] = ""
     default_n_bootstrap: ClassVar[int] = 200
+    #: The outcome stage when ``outcome_stage`` is not given (``None``: the pipeline's default).
+    default_outcome_stage: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -173,6 +181,8 @@ class DoseResponseEstimator(CausalEstimator):
     def _make_pipeline(self) -> AverageDoseResponse:
         params = dict(self._pipeline_params)
         n_boot = params.pop("n_bootstrap", self.default_n_bootstrap)
+        if self.default_outcome_stage is not None:
+            params.setdefault("outcome_stage", self.default_outcome_stage)
         if params.get("outcome_regressor") is not None:
             params["outcome_regressor"] = clone(params["outcome_regressor"])
         if self._warm_weighter is not None:
@@ -227,7 +237,11 @@ class DoseResponseEstimator(CausalEstimator):
 
     # -- DoWhy's estimator interface ---------------------------------------------------------
     def fit(
-        self, data: pd.DataFrame, effect_modifier_names: list[str] | None = None, **fit_params: Any
+        self,
+        data: pd.DataFrame,
+        effect_modifier_names: list[str] | None = None,
+        *legacy_outcome: Any,
+        **fit_params: Any,
     ) -> DoseResponseEstimator:
         """Fit weights and the dose-response curve: a cold refit every time.
 
@@ -239,9 +253,16 @@ class DoseResponseEstimator(CausalEstimator):
             Effect modifiers: besides the population curve, one curve per level (numeric
             modifiers with more than 10 values are cut into ``num_quantiles_to_discretize_cont_cols``
             quantile bins). They join the confounders of the population curve.
+        *legacy_outcome
+            DoWhy 0.14's ``CausalModel.do`` calls the older form ``fit(data, treatment, outcome)``:
+            the names must be those of the identified estimand; the population curve is fitted
+            (no effect modifiers) without bootstrap bands unless ``n_bootstrap`` was given.
         **fit_params
             ``sample_weight``: name of a column of frequency or survey weights.
         """
+        if legacy_outcome:
+            self._check_legacy_call(effect_modifier_names, legacy_outcome)
+            effect_modifier_names = None
         params = {**self._init_fit_params, **fit_params}
         unknown = sorted(set(params) - set(FIT_KEYS))
         if unknown:
@@ -290,6 +311,25 @@ class DoseResponseEstimator(CausalEstimator):
                 )
         self.symbolic_estimator = self.construct_symbolic_estimator(estimand)
         return self
+
+    def _check_legacy_call(self, treatment: Any, rest: tuple[Any, ...]) -> None:
+        """Check DoWhy 0.14's ``fit(data, treatment, outcome)`` (from ``CausalModel.do``)."""
+        if len(rest) != 1:
+            raise TypeError(
+                f"fit takes fit(data, effect_modifier_names=None, **fit_params) or DoWhy's older "
+                f"fit(data, treatment, outcome); got {2 + len(rest)} positional arguments."
+            )
+        estimand = self._target_estimand
+        expected = (list(estimand.treatment_variable), list(estimand.outcome_variable))
+        got = tuple(list(v) if isinstance(v, (list, tuple)) else [v] for v in (treatment, rest[0]))
+        if got != expected:
+            raise ValueError(
+                f"fit(data, treatment, outcome) got treatment {got[0]} and outcome {got[1]}, but the "
+                f"identified estimand is for treatment {expected[0]} and outcome {expected[1]}: "
+                "identify the effect of these variables first (model.identify_effect())."
+            )
+        # DoWhy's do() uses the point curve only: the bands are computed later if asked for.
+        self._compute_bands = "n_bootstrap" in self._pipeline_params
 
     def estimate_effect(
         self,
@@ -352,6 +392,44 @@ class DoseResponseEstimator(CausalEstimator):
         y = ",".join(estimand.outcome_variable)
         x = ",".join(estimand.get_adjustment_set() or [])
         return f"b: {y}~spline({t}) weighted by {self.method_name} weights balancing {t} against [{x}]"
+
+    def do(self, x: Any, data_df: Any = None) -> float | np.ndarray:
+        """DoWhy's do-operator: :math:`\\hat\\mu(x)`, the estimated mean outcome had every unit's
+        treatment been set to ``x``; what ``CausalModel.do`` returns.
+
+        Parameters
+        ----------
+        x : float or array-like
+            Treatment dose(s). Doses outside the observed treatment range are extrapolations and
+            raise an :class:`~dowhy_e2b.exceptions.ExtrapolationWarning`.
+        data_df : None
+            Must be ``None``: the curve averages over the data it was fitted on (to average over
+            other data, fit the estimator on them first).
+
+        Returns
+        -------
+        float or ndarray
+            A float for a scalar ``x``, else an array of ``x``'s shape; equal to
+            :meth:`predict_dose_response` at the same doses.
+        """
+        return self._do(x, data_df)
+
+    def _do(self, x: Any, data_df: Any = None) -> float | np.ndarray:
+        if data_df is not None:
+            raise ValueError(
+                "data_df must be None: the dose-response curve averages over the data it was fitted "
+                "on; to average over other data, fit the estimator on them (fit(data_df)) first."
+            )
+        adrf = self._fitted()
+        try:
+            values = np.asarray(x, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"x must be a treatment dose or an array of doses, got {x!r}.") from None
+        if values.size == 0 or not np.all(np.isfinite(values)):
+            raise ValueError(f"x must hold at least one finite treatment dose, got {x!r}.")
+        warn_outside_support(values, self._arrays[1], "x")
+        mu = adrf.predict(values.ravel())
+        return float(mu[0]) if values.ndim == 0 else mu.reshape(values.shape)
 
     # -- uncertainty: bootstrap of the whole pipeline, shared by CI, std. error and p-value ---
     def _fitted(self) -> AverageDoseResponse:
@@ -477,9 +555,16 @@ class GPSWeightingEstimator(DoseResponseEstimator):
 
 
 class UnweightedEstimator(DoseResponseEstimator):
-    """The unweighted spline curve, ignoring confounding (``method_name="unweighted"``): a reference."""
+    """The unweighted spline curve, ignoring confounding (``method_name="unweighted"``): a reference.
+
+    Its outcome stage defaults to ``"weighted"`` (with unit weights: the plain smooth of the
+    outcome on the dose). With ``outcome_stage="doubly_robust"`` it becomes regression adjustment
+    (the cross-fitted outcome model's g-computation, corrected by its smoothed residuals), which no
+    longer ignores confounding.
+    """
 
     method_name = "unweighted"
+    default_outcome_stage = "weighted"
 
     def _make_weighter(self, **params: Any) -> UnitWeights:
         return UnitWeights(**params)

@@ -134,6 +134,12 @@ class Method:
 # -- our estimators, core path -----------------------------------------------------------------
 
 
+#: The outcome stage every weighting method shares here, so that the weights alone differ: the
+#: weighted cubic spline with 5 quantile knots (the stage of release 0.1). The outcome stages
+#: themselves are compared by ``benchmarks/stages.py``.
+SHARED_STAGE: dict[str, Any] = {"outcome_stage": "weighted", "n_knots": 5, "penalty": 0.0}
+
+
 def _make_weighter(name: str, seed: int, config: Config) -> Any:
     from dowhy_e2b import E2BWeights, EntropyBalancingWeights, GPSWeights, UnitWeights
 
@@ -154,6 +160,7 @@ def _core(name: str) -> Callable[[BenchData, Config], Fit]:
 
         adrf = AverageDoseResponse(
             _make_weighter(name, data.seed, config),
+            **SHARED_STAGE,
             n_bootstrap=0,
             random_state=data.seed,
             dose_grid=data.grid,
@@ -180,7 +187,7 @@ def _causal_model(data: BenchData) -> tuple[Any, Any]:
 def _dowhy(method_name: str, e2b: bool = False) -> Callable[[BenchData, Config], Fit]:
     def fit(data: BenchData, config: Config) -> Fit:
         model, estimand = _causal_model(data)
-        init = {"random_state": data.seed, "dose_grid": data.grid, "n_bootstrap": 0}
+        init = {"random_state": data.seed, "dose_grid": data.grid, "n_bootstrap": 0, **SHARED_STAGE}
         if e2b:
             init.update(config.e2b_params)
         est = model.estimate_effect(

@@ -34,6 +34,7 @@ from .exceptions import (
 from .gps import GPSWeights, UnitWeights
 from .outcome_models import FlexibleOutcomeRegressor
 from .report import AuditReport
+from .sensitivity import SensitivityResult, sensitivity
 from .subgroups import SubgroupDoseResponse
 
 __version__ = "0.1.0"
@@ -57,6 +58,7 @@ __all__ = [
     "GPSWeights",
     "InvalidDataError",
     "MissingValueError",
+    "SensitivityResult",
     "SubgroupDoseResponse",
     "ThinSupportWarning",
     "TooManyConstraintsError",
@@ -67,6 +69,7 @@ __all__ = [
     "audit",
     "balance_table",
     "effective_sample_size",
+    "sensitivity",
 ]
 
 # DoWhy plugin: registering the estimators is the point of importing the package.

@@ -57,7 +57,9 @@ Estimate the average dose-response curve of a continuous treatment in a CSV file
 row). Say which columns confound the treatment and the outcome, either as a list (--confounders:
 each is taken to cause both) or as a causal graph (--graph G.gml), from which DoWhy finds the
 adjustment set. Writes to --out: dose_response.csv (the curve and its band), dose_response.png,
-and with --audit the audit report (audit.md and/or audit.html).
+with --sensitivity the bounds under a hidden confounder (sensitivity.csv, sensitivity_contrast.csv,
+sensitivity_benchmarks.csv, sensitivity.png), and with --audit the audit report (audit.md and/or
+audit.html).
 
 The printed contrast is mu(treatment value) - mu(control value): by default the 75th and 25th
 percentiles of the treatment."""
@@ -66,7 +68,7 @@ _ESTIMATE_EPILOG = """\
 examples:
   python -m dowhy_e2b estimate data.csv --treatment dose --outcome y --confounders age,income,region
   python -m dowhy_e2b estimate data.csv --treatment dose --outcome y --graph graph.gml \\
-      --method entropy_balancing --param moments=2 --audit html --out results/
+      --method entropy_balancing --param moments=2 --audit html --sensitivity --out results/
   python -m dowhy_e2b estimate nhefs.csv --treatment smkintensity82_71 --outcome wt82_71 \\
       --confounders sex,race,age,education --categorical education
 
@@ -175,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["none", "md", "html", "both"],
         default="none",
         help="also audit the estimate (refuters, balance, overlap) and write audit.md and/or audit.html",
+    )
+    est.add_argument(
+        "--sensitivity",
+        action="store_true",
+        help="bound the curve and the contrast under a hidden confounder (omitted-variable bias, partial "
+        "R^2), benchmarked against each confounder; writes sensitivity*.csv and sensitivity.png "
+        "(and the audit reports them)",
     )
     est.add_argument(
         "--num-simulations",

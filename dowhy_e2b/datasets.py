@@ -12,6 +12,9 @@ experiment do(treatment = value) instead: the mean outcome of such a sample esti
   case with strong confounding and thin overlap.
 * :func:`load_lemonade`: a story dataset — how much lemon juice makes the best lemonade? — with a
   categorical confounder; the README's and notebooks' running example.
+* :func:`load_fertiliser`: a larger graph — nitrogen fertiliser and wheat yield — with an
+  instrument, a mediator, a collider, outcome-only causes and a categorical confounder
+  (:class:`GraphDoseResponseDataset`: the graph and each variable's role come with the data).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import pandas as pd
 __all__ = [
     "DATASETS",
     "DoseResponseDataset",
+    "GraphDoseResponseDataset",
+    "load_fertiliser",
     "load_lemonade",
     "make_dataset",
     "make_linear",
@@ -313,6 +318,206 @@ def load_lemonade(
         true_adrf=_lemonade_mu,
         name="lemonade",
         description="lemon juice (ml/l) vs taste rating, confounded by sugar, temperature, age, region",
+    )
+
+
+@dataclass(frozen=True)
+class GraphDoseResponseDataset(DoseResponseDataset):
+    """A dataset with a known curve and a causal graph beyond confounders → treatment → outcome.
+
+    Besides the confounders, the columns hold variables a graph-first analysis must *not* adjust
+    for; their roles are listed so that tests and examples can check what is adjusted for.
+
+    Attributes
+    ----------
+    edges : tuple of (str, str)
+        The causal graph's edges (cause, effect); :meth:`graph` builds the graph from them.
+    instruments : tuple of str
+        Causes of the treatment only.
+    mediators : tuple of str
+        Variables on a causal path from the treatment to the outcome.
+    colliders : tuple of str
+        Common effects of the treatment and the outcome.
+    outcome_causes : tuple of str
+        Causes of the outcome only (precision variables).
+    """
+
+    edges: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    instruments: tuple[str, ...] = ()
+    mediators: tuple[str, ...] = ()
+    colliders: tuple[str, ...] = ()
+    outcome_causes: tuple[str, ...] = ()
+
+    def graph(self) -> Any:
+        """The causal graph as a :class:`networkx.DiGraph` (every column is a node)."""
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.add_nodes_from(self.data.columns)
+        g.add_edges_from(self.edges)
+        return g
+
+
+_SOILS = np.array(["clay", "loam", "sand", "silt"])
+_SOIL_P = np.array([0.25, 0.35, 0.25, 0.15])
+_SOIL_ORGANIC = np.array([3.2, 2.6, 1.6, 2.4])  # mean soil organic matter (%) by soil type
+_SOIL_NITROGEN = np.array([10.0, 0.0, 25.0, -5.0])  # extra fertiliser (kg N/ha) by soil type
+_SOIL_YIELD = np.array([0.3, 0.5, -0.6, 0.2])  # yield (t/ha) by soil type
+#: Mean pest pressure: a Gamma(shape 2, scale 0.5) index.
+_PEST_MEAN = 1.0
+_RAIN_MEAN, _RAIN_SD = 450.0, 90.0
+_FERTILISER_CONFOUNDERS = ["soil_type", "organic_matter", "rainfall", "farm_size"]
+_FERTILISER_EDGES = (
+    *((c, t) for c in _FERTILISER_CONFOUNDERS for t in ("nitrogen", "grain_yield")),
+    ("soil_type", "organic_matter"),
+    ("organic_matter", "leaf_nitrogen"),
+    ("depot_distance", "nitrogen"),
+    ("nitrogen", "leaf_nitrogen"),
+    ("leaf_nitrogen", "grain_yield"),
+    ("nitrogen", "grain_yield"),
+    ("pest_pressure", "grain_yield"),
+    ("sunshine", "grain_yield"),
+    ("nitrogen", "gross_margin"),
+    ("grain_yield", "gross_margin"),
+)
+
+
+def _uptake(t: Any) -> np.ndarray:
+    """Share of the leaf's attainable nitrogen reached at fertiliser dose ``t`` (kg N/ha)."""
+    return 1.0 - np.exp(-np.asarray(t, dtype=float) / 90.0)
+
+
+def _fertiliser_mu(t: Any) -> np.ndarray:
+    t = np.asarray(t, dtype=float)
+    organic = float(_SOIL_P @ _SOIL_ORGANIC) - 2.5  # E[organic_matter] - 2.5
+    leaf = 2.0 + 2.2 * _uptake(t) + 0.15 * organic  # E[leaf_nitrogen | do(t)]
+    return (
+        1.0
+        + 1.6 * leaf
+        - 4e-5 * t**2
+        + 0.5 * organic
+        - 1e-5 * _RAIN_SD**2
+        + float(_SOIL_P @ _SOIL_YIELD)
+        - 0.4 * _PEST_MEAN
+    )
+
+
+def load_fertiliser(
+    n_samples: int = 2000, random_state: Any = 0, intervention: float | None = None
+) -> GraphDoseResponseDataset:
+    r"""How much nitrogen fertiliser maximises wheat yield? A farm survey on a graph of 11 variables.
+
+    Each row is one wheat field. Farmers chose the ``nitrogen`` dose (kg N/ha) knowing their soil
+    (``soil_type``, categorical: clay, loam, sand, silt; ``organic_matter``, %), the season's
+    ``rainfall`` (mm) and their ``farm_size`` (ha) — all of which also drive ``grain_yield`` (t/ha):
+    they are the confounders. The other columns are there to be left alone:
+
+    * ``depot_distance`` (km to the fertiliser depot) changes the dose only: an **instrument**;
+    * ``leaf_nitrogen`` (% N in the flag leaves) carries most of the dose's effect: a **mediator**
+      (adjusting for it would remove the effect it carries);
+    * ``gross_margin`` (€/ha) is caused by the yield and by the fertiliser bill: a **collider**
+      (adjusting for it would open a spurious path);
+    * ``pest_pressure`` and ``sunshine`` (hours of sun in grain fill) affect the yield only:
+      **outcome-only causes** (harmless to adjust for, and they sharpen the outcome model).
+
+    Fertiliser raises yield through the leaves with diminishing returns and lowers it directly at
+    high doses (lodging); the true average dose-response is
+
+    .. math:: \mu(a) = c + 3.52\,(1 - e^{-a/90}) - 4\cdot10^{-5} a^2,
+
+    rising to a maximum near 125 kg N/ha and falling beyond it (:math:`c` collects the averaged
+    confounder terms, see Notes).
+
+    Notes
+    -----
+    With :math:`u(a) = 1 - e^{-a/90}`, soil type :math:`r` drawn with probabilities
+    :math:`p_r` = (0.25, 0.35, 0.25, 0.15), organic matter :math:`o = o_r + N(0, 0.5^2)`,
+    rainfall :math:`R \sim N(450, 90^2)`, farm size :math:`\log F \sim N(\log 80, 0.6^2)`, depot
+    distance :math:`D \sim U[1, 40]`, pests :math:`P \sim \Gamma(2, 0.5)` and sunshine
+    :math:`S \sim N(300, 40^2)`:
+
+    .. math::
+
+        \eta &= 140 - 25(o - 2.5) + 0.12(R - 450) + 15\log(F/80) + \gamma_r - 1.5(D - 20)
+            + 30\varepsilon_A, \quad A = 10\log(1 + e^{\eta/10}),\\
+        L &= 2 + 2.2\,u(A) + 0.15(o - 2.5) + 0.25\varepsilon_L,\\
+        Y &= 1 + 1.6L - 4\cdot10^{-5}A^2 + 0.5(o - 2.5) + 0.004(R - 450) - 10^{-5}(R - 450)^2
+            + 0.25\log(F/80) + \beta_r - 0.4P + 0.006(S - 300) \\
+          &\quad + 0.002(R - 450)\,u(A) + 0.6\varepsilon_Y,\\
+        M &= 200Y - 1.1A + 40\varepsilon_M,
+
+    with standard normal :math:`\varepsilon`. Under do(:math:`A = a`) the causes of the dose keep
+    their distribution, so :math:`\mu(a) = E[Y(a)]` replaces each term by its mean: the centred
+    terms vanish (:math:`E[\log(F/80)] = 0`, and the rain-by-uptake interaction has mean 0 at every
+    dose), :math:`E[(R - 450)^2] = 90^2`, :math:`E[P] = 1`, :math:`E[o] = \sum_r p_r o_r` and the soil
+    term averages to :math:`\sum_r p_r \beta_r`. The assignment (softplus, instrument) does not
+    enter :math:`\mu`; the ``intervention=`` Monte Carlo in the tests checks the closed form.
+    """
+    rng = np.random.default_rng(random_state)
+    n = n_samples
+    r = rng.choice(len(_SOILS), size=n, p=_SOIL_P)
+    organic = _SOIL_ORGANIC[r] + 0.5 * rng.standard_normal(n)
+    rainfall = rng.normal(_RAIN_MEAN, _RAIN_SD, n)
+    farm_size = np.exp(rng.normal(np.log(80.0), 0.6, n))
+    depot_distance = rng.uniform(1.0, 40.0, n)
+    pest_pressure = rng.gamma(2.0, _PEST_MEAN / 2.0, n)
+    sunshine = rng.normal(300.0, 40.0, n)
+    index = (
+        140.0
+        - 25.0 * (organic - 2.5)
+        + 0.12 * (rainfall - _RAIN_MEAN)
+        + 15.0 * np.log(farm_size / 80.0)
+        + _SOIL_NITROGEN[r]
+        - 1.5 * (depot_distance - 20.0)
+        + 30.0 * rng.standard_normal(n)
+    )
+    nitrogen = _intervene(10.0 * np.logaddexp(0.0, index / 10.0), intervention)  # positive doses
+    leaf = 2.0 + 2.2 * _uptake(nitrogen) + 0.15 * (organic - 2.5) + 0.25 * rng.standard_normal(n)
+    rain = rainfall - _RAIN_MEAN
+    grain_yield = (
+        1.0
+        + 1.6 * leaf
+        - 4e-5 * nitrogen**2
+        + 0.5 * (organic - 2.5)
+        + 0.004 * rain
+        - 1e-5 * rain**2
+        + 0.25 * np.log(farm_size / 80.0)
+        + _SOIL_YIELD[r]
+        - 0.4 * pest_pressure
+        + 0.006 * (sunshine - 300.0)
+        + 0.002 * rain * _uptake(nitrogen)
+        + 0.6 * rng.standard_normal(n)
+    )
+    gross_margin = 200.0 * grain_yield - 1.1 * nitrogen + 40.0 * rng.standard_normal(n)
+    data = pd.DataFrame(
+        {
+            "soil_type": pd.Categorical(_SOILS[r], categories=list(_SOILS)),
+            "organic_matter": organic,
+            "rainfall": rainfall,
+            "farm_size": farm_size,
+            "depot_distance": depot_distance,
+            "nitrogen": nitrogen,
+            "leaf_nitrogen": leaf,
+            "pest_pressure": pest_pressure,
+            "sunshine": sunshine,
+            "grain_yield": grain_yield,
+            "gross_margin": gross_margin,
+        }
+    )
+    return GraphDoseResponseDataset(
+        data=data,
+        treatment="nitrogen",
+        outcome="grain_yield",
+        confounders=list(_FERTILISER_CONFOUNDERS),
+        true_adrf=_fertiliser_mu,
+        name="fertiliser",
+        description="nitrogen (kg/ha) vs wheat yield on an 11-variable graph: instrument, mediator, "
+        "collider, outcome-only causes, categorical confounder",
+        edges=_FERTILISER_EDGES,
+        instruments=("depot_distance",),
+        mediators=("leaf_nitrogen",),
+        colliders=("gross_margin",),
+        outcome_causes=("pest_pressure", "sunshine"),
     )
 
 

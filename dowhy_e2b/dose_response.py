@@ -21,6 +21,7 @@ curve, effect curves relative to a reference dose, and Wald tests that the curve
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 from collections import Counter
@@ -76,10 +77,15 @@ DR_FORMS = ("augmented", "pseudo_outcome")
 #: Doses at which every unit's outcome is predicted for the g-computation curve (evenly spaced over
 #: the observed range; the curve is interpolated linearly between them).
 N_GCOMP_DOSES = 64
-#: A contrast dose is "thin" when fewer effective units than this lie within a quarter of the
-#: treatment's standard deviation of it.
+#: A contrast dose is "thin" when the effective number of units within a quarter of the treatment's
+#: standard deviation of it is below this many units, or below this share of the whole sample's
+#: effective size (the curve in the bulk of the data rests on several times more).
 MIN_LOCAL_ESS = 20.0
-_REFIT_OUTCOME = True
+MIN_LOCAL_ESS_SHARE = 0.05
+#: Training steps of a warm-started weighter (E2B) on each bootstrap replicate. At 100 steps the
+#: spread of E2B's bootstrap curves was 1.04 times that of full retraining (``python -m
+#: benchmarks.warm_start``), at a fifth of its cost; 25 steps gave 1.23 times.
+BOOTSTRAP_TRAINING_STEPS = 100
 
 
 class WeightedDoseResponse(RegressorMixin, BaseEstimator):
@@ -102,9 +108,15 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
         or given: an array of every knot, boundary knots included (shape ``(k,)`` for one column,
         ``(k, n_columns)`` for several). Quantile knots put the basis where the data are, so a
         sparse tail gets few basis functions and cannot hang on a handful of units.
-    penalty : "gcv" or float, default="gcv"
-        The roughness penalty :math:`\lambda`: chosen by weighted generalised cross-validation, or
-        fixed (0 gives the unpenalised regression spline).
+    penalty : {"loo", "gcv"} or float, default="loo"
+        The roughness penalty :math:`\lambda`: chosen by weighted leave-one-dose-out
+        cross-validation (exact, from the leverages; units that share a dose are left out
+        together), by weighted generalised cross-validation (from the sufficient statistics alone),
+        or fixed (0 gives the unpenalised regression spline). With unequal weights GCV treats every
+        unit as equally informative and undersmoothed badly in our tests (many more effective
+        degrees of freedom than the truth needs); leave-one-out sees that a heavy unit has a
+        leverage near one, and leaving tied doses out together keeps integer-valued doses from
+        looking like replicates the curve may pass through.
 
     Attributes
     ----------
@@ -131,8 +143,10 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
         \min_\beta \sum_i w_i (y_i - B(a_i)^\top\beta)^2 + \lambda \int \hat\mu''(t)^2\,dt,
 
     with :math:`B` a cubic B-spline basis with quantile knots, continued linearly beyond the
-    boundary knots. :math:`\lambda` minimises
-    :math:`S\,\mathrm{RSS}_w(\lambda) / (S - \mathrm{edf}(\lambda))^2` (:math:`S = \sum_i w_i`).
+    boundary knots. :math:`\lambda` minimises the weighted leave-one-dose-out error
+    :math:`\sum_i w_i (y_i - \hat\mu^{(-a_i)}(a_i))^2 / \sum_i w_i` (:math:`\hat\mu^{(-a)}` the fit
+    without the units at dose :math:`a`, in closed form from the leverages), or the weighted GCV
+    score :math:`S\,\mathrm{RSS}_w / (S - \mathrm{edf})^2` (:math:`S = \sum_i w_i`).
     With balancing weights :math:`w` the fitted curve estimates :math:`E[Y(a)]`.
 
     References
@@ -157,7 +171,7 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
         n_knots: int = 20,
         degree: int = 3,
         knots: str | Any = "quantile",
-        penalty: str | float = "gcv",
+        penalty: str | float = "loo",
     ):
         self.n_knots = n_knots
         self.degree = degree
@@ -257,7 +271,8 @@ class WeightedDoseResponse(RegressorMixin, BaseEstimator):
 
 def _check_penalty(penalty: Any) -> None:
     if not (
-        penalty in CRITERIA or (isinstance(penalty, Real) and not isinstance(penalty, bool) and penalty >= 0)
+        penalty in CRITERIA
+        or (isinstance(penalty, Real) and not isinstance(penalty, bool) and float(penalty) >= 0)
     ):
         raise ValueError(f"penalty must be one of {list(CRITERIA)} or a float >= 0, got {penalty!r}.")
 
@@ -301,9 +316,10 @@ class AverageDoseResponse(BaseEstimator):
         Folds of the outcome model's cross-fitting.
     n_knots : int, default=20
         Knots of the curve's spline (quantiles of the treatment, boundary knots included).
-    penalty : "gcv" or float, default="gcv"
-        Roughness penalty of the curve: chosen by weighted generalised cross-validation in every
-        fit and every bootstrap replicate, or fixed.
+    penalty : {"loo", "gcv"} or float, default="loo"
+        Roughness penalty of the curve: chosen by weighted leave-one-dose-out (or generalised)
+        cross-validation in every fit and every bootstrap replicate, or fixed (see
+        :class:`WeightedDoseResponse`).
     dose_grid : int or array-like, default=50
         Where the curve is reported: an int gives that many points between the 5th and 95th
         percentiles of the treatment; an array is used as given (values outside the observed
@@ -359,13 +375,13 @@ class AverageDoseResponse(BaseEstimator):
     penalised spline smooth of a pseudo-outcome :math:`v_i` on :math:`a_i` with smoothing weights
     :math:`s_i`:
 
-    ============================= ======================================= =============
-    stage                         :math:`v_i`                             :math:`s_i`
-    ============================= ======================================= =============
-    weighted                      :math:`y_i`                             :math:`w_i`
-    doubly robust, augmented      :math:`y_i - \hat m_i + \bar m(a_i)`    :math:`w_i`
-    doubly robust, pseudo-outcome :math:`w_i(y_i - \hat m_i) + \bar m(a_i)` 1
-    ============================= ======================================= =============
+    ============================= ============================================ =============
+    stage                         :math:`v_i`                                  :math:`s_i`
+    ============================= ============================================ =============
+    weighted                      :math:`y_i`                                  :math:`w_i`
+    doubly robust, augmented      :math:`y_i - \hat m_i + \bar m(a_i)`         :math:`w_i`
+    doubly robust, pseudo-outcome :math:`w_i(y_i - \hat m_i) + \bar m(a_i)`    1
+    ============================= ============================================ =============
 
     Both doubly robust forms are consistent when the weights balance the confounders or the outcome
     model is right; the augmented form (weighted residual smoothing, as in weighted g-computation)
@@ -397,7 +413,7 @@ class AverageDoseResponse(BaseEstimator):
         dr_form: str = "augmented",
         cv: int = 5,
         n_knots: int = 20,
-        penalty: str | float = "gcv",
+        penalty: str | float = "loo",
         dose_grid: int | Any = 50,
         n_bootstrap: int = 200,
         confidence_level: float = 0.95,
@@ -501,42 +517,12 @@ class AverageDoseResponse(BaseEstimator):
         )
         self._sample_weight = None if sample_weight is None else s
         rng = check_random_state(self.random_state)
-        self.weighter_ = None
-        self.outcome_stage_ = self.outcome_stage
-        if self.constant_treatment_:
-            warnings.warn(
-                "treatment is constant: the dose-response curve is flat and every effect is 0.",
-                ConstantTreatmentWarning,
-                stacklevel=2,
-            )
-            self.outcome_stage_ = "weighted"
-        elif X.shape[1] == 0:
-            logger.info("no confounders: nothing to balance, the weights are uniform.")
-            self.outcome_stage_ = "weighted"
-        else:
-            self.weighter_ = self._make_weighter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DiscreteTreatmentWarning)  # already warned above
-                # The outcome goes along: E2B builds its training functions with it; others ignore it.
-                self.weighter_.fit(
-                    pd.DataFrame(X, columns=feature_names), a, y=y, sample_weight=self._sample_weight
-                )
-        self.weights_ = (
-            s.copy() if self.weighter_ is None else np.asarray(self.weighter_.weights_, dtype=float)
-        )
-        self.outcome_fit_: OutcomeFit | None = None
-        if self.outcome_stage_ == "doubly_robust":
-            folds = row_folds(int(rng.randint(np.iinfo(np.int32).max)), 0, a.size, min(int(self.cv), a.size))
-            self.outcome_fit_ = cross_fit(
-                self._regressor(), X, a, y, folds, self._gcomp_doses(a), sample_weight=self._sample_weight
-            )
-        v, smooth_w = _pseudo_outcomes(
-            self.outcome_stage_, self.dr_form, a, y, self.weights_, s, self.outcome_fit_
-        )
-        self.smoother_ = self._make_smoother().fit(a, v, sample_weight=smooth_w)
+        self._fit_weights(X, a, y, feature_names, s)
+        self._fit_curve(X, a, y, s, int(rng.randint(np.iinfo(np.int32).max)))
         self._seed = int(rng.randint(np.iinfo(np.int32).max))
         self.bootstrap_coef_ = np.empty((0, self.smoother_.coef_.size))
-        self.n_bootstrap_failed_, self.bootstrap_errors_ = 0, {}
+        self.n_bootstrap_failed_ = 0
+        self.bootstrap_errors_: dict[str, int] = {}
         if self.n_bootstrap and not self._point_fit_failed():
             self.bootstrap(X, a, y)
         self.curve_ = self.dose_response_frame(self.grid_)
@@ -551,6 +537,45 @@ class AverageDoseResponse(BaseEstimator):
             moments=moments,
         )
         return self
+
+    def _fit_weights(
+        self, X: np.ndarray, a: np.ndarray, y: np.ndarray, names: list[str], s: np.ndarray
+    ) -> None:
+        """``weighter_``, ``weights_`` and ``outcome_stage_`` (weighted when there is nothing to balance)."""
+        self.weighter_ = None
+        self.outcome_stage_ = self.outcome_stage
+        if self.constant_treatment_:
+            warnings.warn(
+                "treatment is constant: the dose-response curve is flat and every effect is 0.",
+                ConstantTreatmentWarning,
+                stacklevel=3,
+            )
+            self.outcome_stage_ = "weighted"
+        elif X.shape[1] == 0:
+            logger.info("no confounders: nothing to balance, the weights are uniform.")
+            self.outcome_stage_ = "weighted"
+        else:
+            self.weighter_ = self._make_weighter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DiscreteTreatmentWarning)  # already warned
+                # The outcome goes along: E2B builds its training functions with it; others ignore it.
+                self.weighter_.fit(pd.DataFrame(X, columns=names), a, y=y, sample_weight=self._sample_weight)
+        self.weights_ = (
+            s.copy() if self.weighter_ is None else np.asarray(self.weighter_.weights_, dtype=float)
+        )
+
+    def _fit_curve(self, X: np.ndarray, a: np.ndarray, y: np.ndarray, s: np.ndarray, fold_seed: int) -> None:
+        """``outcome_fit_`` (the doubly robust stage's cross-fitted predictions) and ``smoother_``."""
+        self.outcome_fit_: OutcomeFit | None = None
+        if self.outcome_stage_ == "doubly_robust":
+            folds = row_folds(fold_seed, 0, a.size, min(int(self.cv), a.size))
+            self.outcome_fit_ = cross_fit(
+                self._regressor(), X, a, y, folds, self._gcomp_doses(a), sample_weight=self._sample_weight
+            )
+        v, smooth_w = _pseudo_outcomes(
+            self.outcome_stage_, self.dr_form, a, y, self.weights_, s, self.outcome_fit_
+        )
+        self.smoother_ = self._make_smoother().fit(a, v, sample_weight=smooth_w)
 
     def _regressor(self) -> Any:
         return FlexibleOutcomeRegressor() if self.outcome_regressor is None else clone(self.outcome_regressor)
@@ -612,11 +637,8 @@ class AverageDoseResponse(BaseEstimator):
         spec = _ReplicateSpec(
             weighter=self.weighter_,
             regressor=(
-                self.outcome_fit_.frozen_regressor(self._regressor())
-                if self.outcome_fit_ is not None and _REFIT_OUTCOME
-                else None
+                None if self.outcome_fit_ is None else self.outcome_fit_.frozen_regressor(self._regressor())
             ),
-            outcome_fit=self.outcome_fit_,
             stage=self.outcome_stage_,
             dr_form=self.dr_form,
             smoother=self._make_smoother(knots=self.smoother_.knots_),
@@ -785,13 +807,16 @@ class AverageDoseResponse(BaseEstimator):
         if not inside.size:
             return
         ess = self.local_ess(inside)
-        thin = ess < MIN_LOCAL_ESS
+        floor = max(MIN_LOCAL_ESS, MIN_LOCAL_ESS_SHARE * effective_sample_size(self.weights_))
+        thin = ess < floor
         if thin.any():
             where = ", ".join(f"{d:.4g} ({e:.1f})" for d, e in zip(inside[thin], ess[thin], strict=True))
             warnings.warn(
                 f"the weighted data are thin near dose(s) {where} — in brackets the effective number "
-                f"of units within a quarter standard deviation, below {MIN_LOCAL_ESS:g}: the curve "
-                "there leans on the smoother; read it with its band, or contrast doses with more data.",
+                f"of units within a quarter standard deviation, below {floor:.3g} (the larger of "
+                f"{MIN_LOCAL_ESS:g} and {MIN_LOCAL_ESS_SHARE:.0%} of the sample's effective size): the "
+                "curve there leans on the smoother; read it with its band, or contrast doses with "
+                "more data.",
                 ThinSupportWarning,
                 stacklevel=3,
             )
@@ -878,8 +903,9 @@ def dr_response(
 class _ReplicateSpec:
     """What a bootstrap replicate needs besides the data.
 
-    ``regressor`` (refitted on each resample) or ``outcome_fit`` (kept fixed) for the doubly
-    robust stage; ``smoother`` has the point fit's knots, so that replicate coefficients compare.
+    ``regressor`` is refitted on each resample's folds for the doubly robust stage (its tuning fixed
+    at the point fit's); ``smoother`` has the point fit's knots, so that replicate coefficients
+    compare.
     """
 
     weighter: Any
@@ -887,9 +913,28 @@ class _ReplicateSpec:
     dr_form: str
     smoother: Any
     regressor: Any = None
-    outcome_fit: OutcomeFit | None = None
     folds: np.ndarray | None = None
     doses: np.ndarray | None = None
+
+
+def _replicate_weights(
+    weighter: Any, X: np.ndarray, a: np.ndarray, y: np.ndarray, s: np.ndarray
+) -> np.ndarray:
+    """The weights of a bootstrap replicate.
+
+    A weighter that trains a model and can continue training (scikit-learn's ``warm_start``, as
+    :class:`~dowhy_e2b.E2BWeights`) is retrained on the replicate from its fitted state, for at most
+    :data:`BOOTSTRAP_TRAINING_STEPS` steps: the bands then include the variability of training.
+    Others re-estimate their weights on the replicate (``weights_for``).
+    """
+    params = weighter.get_params(deep=False)
+    if "warm_start" not in params:
+        return np.asarray(weighter.weights_for(X, a, sample_weight=s), dtype=float)
+    refit = copy.deepcopy(weighter)
+    steps = min(int(params.get("max_steps", BOOTSTRAP_TRAINING_STEPS)), BOOTSTRAP_TRAINING_STEPS)
+    extra = {"verbose": False} if "verbose" in params else {}
+    refit.set_params(warm_start=True, max_steps=steps, **extra)
+    return np.asarray(refit.fit(X, a, y=y, sample_weight=s).weights_, dtype=float)
 
 
 def _bootstrap_replicate(
@@ -917,14 +962,13 @@ def _replicate_coef(
         if spec.weighter is None or is_constant(a_b):
             w = s_b
         else:
-            w = np.asarray(spec.weighter.weights_for(X[rows], a_b, sample_weight=s_b), dtype=float)
-        outcome, sub = spec.outcome_fit, rows
-        if spec.regressor is not None:
+            w = _replicate_weights(spec.weighter, X[rows], a_b, y_b, s_b)
+        outcome = None
+        if spec.regressor is not None and spec.folds is not None and spec.doses is not None:
             outcome = cross_fit(
                 spec.regressor, X[rows], a_b, y_b, spec.folds[rows], spec.doses, sample_weight=s_b
             )
-            sub = None
-        v, smooth_w = _pseudo_outcomes(spec.stage, spec.dr_form, a_b, y_b, w, s_b, outcome, rows=sub)
+        v, smooth_w = _pseudo_outcomes(spec.stage, spec.dr_form, a_b, y_b, w, s_b, outcome)
         return clone(spec.smoother).fit(a_b, v, sample_weight=smooth_w).coef_
     except (ValueError, np.linalg.LinAlgError) as err:
         logger.debug("bootstrap replicate failed: %s", err)

@@ -14,6 +14,9 @@ attributes they carry, so this module never imports DoWhy.
 * :func:`plot_derivative`, :func:`plot_effect_curve`: the derivative curve and the effects
   relative to a reference dose, with pointwise and simultaneous bands.
 * :func:`plot_subgroups`: one curve per level of an effect modifier.
+* :func:`plot_sensitivity`: bounds on the curve under hidden confounding of a few strengths, and
+  the contour plot of the contrast's bound over both strengths (a :func:`dowhy_e2b.sensitivity`
+  result).
 
 Figures a function creates itself use matplotlib's constrained layout, so a plain ``savefig``
 clips nothing. Balance tables and love plots list covariates in one order everywhere: the data's
@@ -34,6 +37,7 @@ __all__ = [
     "plot_derivative",
     "plot_dose_response",
     "plot_effect_curve",
+    "plot_sensitivity",
     "plot_subgroups",
     "plot_training",
     "plot_weights",
@@ -146,8 +150,9 @@ def plot_dose_response(
     color: str | None = None,
     xlabel: str | None = None,
     ylabel: str | None = None,
+    band: str = "both",
 ) -> Any:
-    """Plot an estimated dose-response curve with its confidence band.
+    """Plot an estimated dose-response curve with its confidence bands.
 
     Parameters
     ----------
@@ -166,6 +171,10 @@ def plot_dose_response(
         The true curve :math:`\\mu(a)`, drawn dashed (for simulated data).
     label, color : str, optional
         Legend label and colour of the estimate.
+    band : {"both", "pointwise", "simultaneous", "none"}, default="both"
+        Which bands to draw: the pointwise band (``ci_lower``/``ci_upper``, darker) covers the
+        curve at each dose, the simultaneous band (``band_lower``/``band_upper``, lighter) the
+        whole curve at once.
     xlabel, ylabel : str, optional
         Axis labels; by default the treatment's column name and "mean <outcome column>" for a
         DoWhy estimate, else "treatment" and "mean outcome".
@@ -196,19 +205,7 @@ def plot_dose_response(
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     t = frame["treatment"].to_numpy(dtype=float)
-    (line,) = ax.plot(t, frame["mean_outcome"], color=color, lw=2, label=label or "estimate")
-    if frame[["ci_lower", "ci_upper"]].notna().all().all():
-        level = _confidence_level(result, frame)
-        band = f"{level:.0%} band" if level is not None else "confidence band"
-        ax.fill_between(
-            t,
-            frame["ci_lower"],
-            frame["ci_upper"],
-            color=line.get_color(),
-            alpha=0.2,
-            lw=0,
-            label=f"{label}: {band}" if label else band,
-        )
+    _draw_bands(ax, frame, "mean_outcome", color, label, _confidence_level(result, frame), band)
     if truth is not None:
         ax.plot(t, truth(t), color="black", ls="--", lw=1.5, label="truth")
     observed = np.asarray(treatment, dtype=float) if treatment is not None else _observed_treatment(result)
@@ -485,41 +482,41 @@ def _analyses_of(obj: Any) -> Any:
     return est
 
 
+#: Which bands the curve plots draw.
+BANDS = ("both", "pointwise", "simultaneous", "none")
+
+
 def _draw_bands(
-    ax: Any, frame: pd.DataFrame, value: str, color: Any, label: str | None, level: float | None
+    ax: Any,
+    frame: pd.DataFrame,
+    value: str,
+    color: Any,
+    label: str | None,
+    level: float | None,
+    band: str = "both",
 ) -> Any:
     """The curve ``frame[value]`` with its pointwise band (darker) and simultaneous band (lighter)."""
+    if band not in BANDS:
+        raise ValueError(f"band must be one of {list(BANDS)}, got {band!r}.")
     t = frame["treatment"].to_numpy(dtype=float)
-    (line,) = ax.plot(t, frame[value], color=color, lw=2, label=label)
-    pct = "" if level is None else f"{100 * level:g}% "
-    if frame[["ci_lower", "ci_upper"]].notna().all().all():
-        ax.fill_between(
-            t,
-            frame["ci_lower"],
-            frame["ci_upper"],
-            color=line.get_color(),
-            alpha=0.25,
-            lw=0,
-            label=f"{pct}pointwise band",
-        )
-    if {"band_lower", "band_upper"} <= set(frame.columns) and frame[
-        ["band_lower", "band_upper"]
-    ].notna().all().all():
-        ax.fill_between(
-            t,
-            frame["band_lower"],
-            frame["band_upper"],
-            color=line.get_color(),
-            alpha=0.1,
-            lw=0,
-            label=f"{pct}simultaneous band",
-        )
+    (line,) = ax.plot(t, frame[value], color=color, lw=2, label=label or "estimate")
+    pct = "" if level is None else f"{level:.0%} "
+    kinds = {"pointwise": ("ci_lower", "ci_upper", 0.25), "simultaneous": ("band_lower", "band_upper", 0.1)}
+    for kind, (lo, hi, alpha) in kinds.items():
+        if band not in (kind, "both") or not {lo, hi} <= set(frame.columns):
+            continue
+        if frame[[lo, hi]].notna().all().all():
+            text = f"{pct}{kind} band"
+            ax.fill_between(
+                t,
+                frame[lo],
+                frame[hi],
+                color=line.get_color(),
+                alpha=alpha,
+                lw=0,
+                label=f"{label}: {text}" if label else text,
+            )
     return line
-
-
-def _level_of(obj: Any) -> float | None:
-    level = getattr(_estimator_of(obj), "confidence_level", None)
-    return None if level is None else float(level)
 
 
 def plot_derivative(
@@ -567,7 +564,7 @@ def plot_derivative(
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     ax.axhline(0.0, color="0.5", lw=1)
-    _draw_bands(ax, frame, "derivative", color, label or "derivative", _level_of(result))
+    _draw_bands(ax, frame, "derivative", color, label or "derivative", _confidence_level(result, frame))
     ax.set_xlabel(xlabel or "treatment")
     ax.set_ylabel(ylabel or "derivative of the mean outcome")
     ax.legend(frameon=False)
@@ -608,7 +605,8 @@ def plot_effect_curve(
         _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     ax.axhline(0.0, color="0.5", lw=1)
     ax.axvline(float(reference), color="0.5", lw=1, ls=":")
-    _draw_bands(ax, frame, "effect", color, label or f"effect relative to {reference:g}", _level_of(result))
+    level = _confidence_level(result, frame)
+    _draw_bands(ax, frame, "effect", color, label or f"effect relative to {reference:g}", level)
     ax.set_xlabel(xlabel or "treatment")
     ax.set_ylabel(ylabel or f"mean outcome minus that at {reference:g}")
     ax.legend(frameon=False)
@@ -665,3 +663,193 @@ def plot_subgroups(
     ax.set_ylabel(ylabel or "mean outcome")
     ax.legend(frameon=False, title=", ".join(map(str, modifiers)))
     return ax
+
+
+#: Which sensitivity bounds :func:`plot_sensitivity` draws: ``lower``/``upper`` or their confidence version.
+SENSITIVITY_BOUNDS = ("bounds", "ci")
+
+
+def plot_sensitivity(
+    result: Any,
+    ax: Any = None,
+    *,
+    kind: str = "both",
+    strengths: Any = (0.0, 0.02, 0.05, 0.1),
+    bounds: str = "ci",
+    benchmarks: bool = True,
+    max_strength: float | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Any:
+    r"""Plot a :func:`dowhy_e2b.sensitivity` result: bands around the curve, and the contrast's contours.
+
+    * ``kind="curve"``: the estimated curve with the region its bounds allow under a hidden
+      confounder of each strength in ``strengths`` (equal strengths ``r2_outcome = r2_treatment``,
+      lighter for stronger), and the bounds under a confounder as strong as the strongest benchmarked
+      covariate (dashed).
+    * ``kind="contour"``: over ``r2_treatment`` (x) and ``r2_outcome`` (y), the contrast's bound
+      nearest zero (the lower bound of a positive contrast, the upper of a negative one); the red
+      contour is where it reaches 0, the cross the robustness value, the dots the benchmarked
+      covariates ("as strong as ...").
+    * ``kind="both"``: the two side by side.
+
+    Parameters
+    ----------
+    result : SensitivityResult
+    ax : matplotlib Axes (or a pair of them for ``kind="both"``), optional
+    kind : {"both", "curve", "contour"}, default="both"
+    strengths : sequence of float, default=(0.0, 0.02, 0.05, 0.1)
+        Equal strengths of the curve's bands, in [0, 1) (with ``bounds="ci"``, strength 0 is the
+        curve's pointwise confidence band).
+    bounds : {"ci", "bounds"}, default="ci"
+        Draw the confidence bounds (``ci_lower``/``ci_upper``: the bias bound plus the sampling
+        margin), or the bounds on the estimand alone (``lower``/``upper``).
+    benchmarks : bool, default=True
+        Show the benchmarked covariates.
+    max_strength : float, optional
+        Largest strength on the contour plot's axes (default: enough to show the robustness value
+        and the benchmarks, at least 0.2).
+    xlabel, ylabel : str, optional
+        Labels of the curve panel's axes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes, or an array of two for ``kind="both"``
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from dowhy_e2b import AverageDoseResponse, sensitivity
+    >>> from dowhy_e2b.datasets import make_linear
+    >>> from dowhy_e2b.plotting import plot_sensitivity
+    >>> ds = make_linear(n_samples=300, random_state=0)
+    >>> adrf = AverageDoseResponse(n_bootstrap=20, random_state=0).fit(ds.X, ds.a, ds.y)
+    >>> result = sensitivity(adrf, ds.X, ds.a, ds.y, benchmark_covariates=["x1"])
+    >>> axes = plot_sensitivity(result)
+    >>> axes[1].get_xlabel()
+    'r2_treatment (share of the weights\' variation)'
+    """
+    import matplotlib.pyplot as plt
+
+    if kind not in ("both", "curve", "contour"):
+        raise ValueError(f"kind must be 'both', 'curve' or 'contour', got {kind!r}.")
+    if bounds not in SENSITIVITY_BOUNDS:
+        raise ValueError(f"bounds must be one of {list(SENSITIVITY_BOUNDS)}, got {bounds!r}.")
+    if not hasattr(result, "contrast_table") or not hasattr(result, "curve"):
+        raise TypeError(f"expected the result of dowhy_e2b.sensitivity; got {type(result).__name__}.")
+    if kind == "both":
+        if ax is None:
+            _, axes = plt.subplots(1, 2, figsize=(12.0, 4.4), layout="constrained")
+        else:
+            axes = np.asarray(ax).ravel()
+            if axes.size != 2:
+                raise ValueError("kind='both' draws on two Axes: pass a pair (or none).")
+        _sensitivity_curve(result, axes[0], strengths, bounds, benchmarks, xlabel, ylabel)
+        _sensitivity_contour(result, axes[1], bounds, benchmarks, max_strength)
+        return axes
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
+    if kind == "curve":
+        _sensitivity_curve(result, ax, strengths, bounds, benchmarks, xlabel, ylabel)
+    else:
+        _sensitivity_contour(result, ax, bounds, benchmarks, max_strength)
+    return ax
+
+
+def _bound_columns(bounds: str) -> tuple[str, str]:
+    return ("ci_lower", "ci_upper") if bounds == "ci" else ("lower", "upper")
+
+
+def _sensitivity_curve(
+    result: Any,
+    ax: Any,
+    strengths: Any,
+    bounds: str,
+    benchmarks: bool,
+    xlabel: str | None,
+    ylabel: str | None,
+) -> None:
+    lo, hi = _bound_columns(bounds)
+    values = np.unique(np.asarray(strengths, dtype=float).ravel())
+    if values.size == 0 or np.any(values < 0) or np.any(values >= 1):
+        raise ValueError(f"strengths must be numbers in [0, 1), got {strengths!r}.")
+    table = result.bounds(values, values)
+    table = table[table["r2_outcome"] == table["r2_treatment"]]
+    t = result.curve.values
+    (line,) = ax.plot(t, result.curve.estimate, lw=2, color="tab:blue", label="estimate")
+    alphas = np.linspace(0.35, 0.12, values.size)
+    for r, alpha in zip(values, alphas, strict=True):
+        part = table[table["r2_outcome"] == r]
+        if part[[lo, hi]].isna().any().any() or (r == 0 and bounds == "bounds"):
+            continue  # (without the sampling margin, strength 0 has no width)
+        label = "strength 0: the confidence band" if r == 0 else f"R² = {r:g} (both)"
+        ax.fill_between(t, part[lo], part[hi], color=line.get_color(), alpha=alpha, lw=0, label=label)
+    curves = getattr(result, "benchmark_curves", None)
+    if benchmarks and curves is not None and len(curves):
+        name = str(result.benchmarks["covariate"].iloc[0])
+        part = curves[curves["covariate"] == name]
+        if not part[[lo, hi]].isna().any().any():
+            ax.plot(t, part[lo], color="tab:red", ls="--", lw=1.2, label=f"as strong as {name}")
+            ax.plot(t, part[hi], color="tab:red", ls="--", lw=1.2)
+    what = "confidence bounds" if bounds == "ci" else "bounds"
+    ax.set_title(f"Curve: {what} under a hidden confounder", fontsize=10)
+    ax.set_xlabel(xlabel or "treatment")
+    ax.set_ylabel(ylabel or "mean outcome")
+    ax.legend(frameon=False, fontsize=8)
+
+
+def _sensitivity_contour(
+    result: Any, ax: Any, bounds: str, benchmarks: bool, max_strength: float | None
+) -> None:
+    lo, hi = _bound_columns(bounds)
+    est = float(result.contrast.estimate[0])
+    side = lo if est >= 0 else hi
+    bench = result.benchmarks if benchmarks else result.benchmarks.iloc[:0]
+    rv = result.robustness_value_ci if bounds == "ci" else result.robustness_value
+    if max_strength is None:
+        reach = [0.2, 1.5 * rv if np.isfinite(rv) else 0.0]
+        if len(bench):  # the benchmarks, up to 0.6 (stronger ones sit on the edge)
+            strongest = max(float(bench["r2_outcome"].max()), float(bench["r2_treatment"].max()))
+            reach.append(min(1.15 * strongest, 0.6))
+        max_strength = min(max(reach), 0.95)
+    if not 0 < max_strength < 1:
+        raise ValueError(f"max_strength must be in (0, 1), got {max_strength!r}.")
+    grid = np.linspace(0.0, float(max_strength), 81)
+    b = result.contrast.bounds(grid[:, None], grid[None, :], result.rho, result.confidence_level)
+    Z = np.asarray(b[side])[..., 0]  # rows: r2_outcome, columns: r2_treatment
+    if np.isnan(Z).all():
+        raise ValueError("these bounds are undefined (no bootstrap replicates): use bounds='bounds'.")
+    # Lines every quarter of the unconfounded bound, on both sides of zero (the zero line in red).
+    step = abs(float(Z[0, 0])) / 4 or float(np.nanmax(np.abs(Z))) / 4 or 1.0
+    levels = step * np.arange(-8, 9)
+    levels = levels[(levels > np.nanmin(Z)) & (levels < np.nanmax(Z)) & (levels != 0)]
+    if levels.size:
+        cs = ax.contour(grid, grid, Z, levels=levels, colors="0.45", linewidths=0.8)
+        ax.clabel(cs, fontsize=7, fmt="%.3g")
+    if np.nanmin(Z) < 0 < np.nanmax(Z):
+        ax.contour(grid, grid, Z, levels=[0.0], colors="tab:red", linewidths=2)
+    if np.isfinite(rv) and rv <= max_strength:
+        ax.plot([rv], [rv], "x", color="tab:red", ms=8, label=f"robustness value {rv:.3g}")
+    for row in bench.itertuples(index=False):
+        # A benchmark beyond the axes sits on their edge, its label giving its strengths.
+        x, y = min(row.r2_treatment, max_strength), min(row.r2_outcome, max_strength)
+        text = str(row.covariate)
+        if (x, y) != (row.r2_treatment, row.r2_outcome):
+            text += f" ({row.r2_treatment:.2g}, {row.r2_outcome:.2g})"
+        ax.plot([x], [y], "o", color="black", ms=4, clip_on=False)
+        offset = (3, -9) if y >= 0.9 * max_strength else (3, 3)
+        ax.annotate(text, (x, y), fontsize=8, xytext=offset, textcoords="offset points")
+    which = "lower" if side == lo else "upper"
+    what = "confidence bound" if bounds == "ci" else "bound"
+    ax.set_title(
+        f"Contrast μ({result.treatment_value:.3g}) − μ({result.control_value:.3g}) = {est:.3g}: "
+        f"its {which} {what}",
+        fontsize=10,
+    )
+    ax.set_xlabel("r2_treatment (share of the weights' variation)")
+    ax.set_ylabel("r2_outcome (share of the outcome's residual variance)")
+    ax.set_xlim(0, max_strength)
+    ax.set_ylim(0, max_strength)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False, fontsize=8, loc="upper right")

@@ -130,6 +130,9 @@ class AuditReport:
     simulations : pandas.DataFrame or None
         One row per refit: ``check``, ``strength`` (unobserved common cause), ``seed``,
         ``new_effect`` and ``error`` (empty when the refit succeeded).
+    sensitivity : SensitivityResult or None
+        The sensitivity bounds behind the ``sensitivity`` rows (:func:`dowhy_e2b.sensitivity`:
+        tables, benchmarks, ``plot()``), when that check ran.
     """
 
     table: pd.DataFrame
@@ -142,6 +145,7 @@ class AuditReport:
     treatment_values: np.ndarray | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     simulations: pd.DataFrame | None = None
+    sensitivity: Any = None
 
     def __repr__(self) -> str:
         counts = self.table["status"].value_counts()

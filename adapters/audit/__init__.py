@@ -31,7 +31,15 @@ from sklearn.utils.validation import check_scalar
 from dowhy_e2b.report import TABLE_COLUMNS, AuditReport, verdict_of
 
 from .graph import graph_rows
-from .rules import balance_rows, confounder_rows, null_row, skipped_rows, stability_row, weights_rows
+from .rules import (
+    balance_rows,
+    confounder_rows,
+    null_row,
+    sensitivity_rows,
+    skipped_rows,
+    stability_row,
+    weights_rows,
+)
 from .running import interactive, isolated, run_tasks
 from .settings import estimator_settings, versions
 from .tasks import (
@@ -55,6 +63,7 @@ CHECKS = (
     "bootstrap",
     "dummy_outcome",
     "unobserved_common_cause",
+    "sensitivity",
     "graph",
     "balance",
     "effective_sample_size",
@@ -92,6 +101,33 @@ def _confidence_interval(estimate: Any) -> tuple[float, float]:
     return (float(ci[0]), float(ci[1])) if ci.size >= 2 else (float("nan"), float("nan"))
 
 
+def _sensitivity(estimate: Any, benchmark_covariates: Any, n_jobs: int | None) -> tuple[Any, str]:
+    """The sensitivity result of a dowhy-e2b estimate, or ``None`` and why there is none."""
+    from dowhy_e2b.sensitivity import sensitivity
+
+    if getattr(getattr(estimate, "estimator", None), "adrf_", None) is None:
+        return None, "sensitivity bounds need a dowhy-e2b estimate (its weights and curve)."
+    try:
+        with isolated():
+            return sensitivity(estimate, benchmark_covariates=benchmark_covariates, n_jobs=n_jobs), ""
+    except (ValueError, TypeError, np.linalg.LinAlgError) as err:
+        logger.warning("no sensitivity bounds: %s", err)
+        return None, f"the sensitivity bounds failed: {err}"
+
+
+def _simulated_r2(estimator: Any, strengths: Any, sens: Any) -> dict[float, tuple[float, float]] | None:
+    """Partial R² of DoWhy's simulated confounder at each strength (dowhy-e2b estimates only)."""
+    from dowhy_e2b.sensitivity import simulated_confounder_r2
+
+    arrays = getattr(estimator, "_arrays", None)
+    if arrays is None:
+        return None
+    X, a, y = arrays
+    values = np.atleast_1d(np.asarray(strengths, dtype=float))
+    sigma2 = None if sens is None else sens.sigma2
+    return dict(zip(values.tolist(), simulated_confounder_r2(X, a, y, values, sigma2), strict=True))
+
+
 def _check_params(
     checks: Any, confounder_strengths: Any, alpha: Any, subset_fraction: Any, refit_steps: Any
 ) -> list[str]:
@@ -125,6 +161,8 @@ def audit(
     subset_fraction: float = 0.8,
     bootstrap_noise: float = 0.1,
     confounder_strengths: Sequence[float] = (0.1, 0.25, 0.5),
+    benchmark_covariates: str | Sequence[str] | None = "all",
+    sensitivity_result: Any = None,
     alpha: float = 0.05,
     balance_threshold: float = 0.1,
     min_ess_fraction: float = 0.1,
@@ -155,7 +193,7 @@ def audit(
     checks : sequence of str, optional
         A subset of :data:`CHECKS` (default: all): ``"placebo"``, ``"random_common_cause"``,
         ``"data_subset"``, ``"bootstrap"``, ``"dummy_outcome"``, ``"unobserved_common_cause"``,
-        ``"graph"``, ``"balance"``, ``"effective_sample_size"``, ``"overlap"``.
+        ``"sensitivity"``, ``"graph"``, ``"balance"``, ``"effective_sample_size"``, ``"overlap"``.
     num_simulations : int or dict, optional
         Refits per simulation-based refuter: one number for all, or a dict per check. Default
         :data:`DEFAULT_SIMULATIONS` (10 for the placebo, the bootstrap and the dummy outcome, 5 for
@@ -169,7 +207,14 @@ def audit(
     confounder_strengths : sequence of float, default=(0.1, 0.25, 0.5)
         Strengths of the simulated unobserved confounder :math:`U \sim N(0, 1)`, in standard
         deviations: strength :math:`s` adds :math:`s\,\mathrm{sd}(a)\,U` to the treatment and
-        :math:`-s\,\mathrm{sd}(y)\,U` to the outcome (DoWhy's linear direct simulation).
+        :math:`-s\,\mathrm{sd}(y)\,U` to the outcome (DoWhy's linear direct simulation). Each row
+        states the partial :math:`R^2` such a confounder has with the treatment and the outcome.
+    benchmark_covariates : "all", sequence of str or None, default="all"
+        The observed confounders the sensitivity check benchmarks a hidden confounder against (each
+        is left out and the estimate refitted once); ``None`` reports only the robustness value.
+    sensitivity_result : SensitivityResult, optional
+        Bounds already computed for this estimate by :func:`dowhy_e2b.sensitivity`: reported as they
+        are instead of computed again.
     alpha : float, default=0.05
         Sets the width of the null tests' band (``z(1 - alpha/2)``), the level of the graph's
         independence tests (after Holm's adjustment), and the level of the p-value rules used when
@@ -234,6 +279,13 @@ def audit(
       they are resampled without noise); judged like the random common cause.
     * **unobserved common cause**: one refit per strength. Informative (``info``: how far the
       effect moves); fail only if the sign flips at the smallest strength while CI excludes 0.
+      Each row states the simulated confounder's partial :math:`R^2` with the treatment and the
+      outcome, the scale of the sensitivity check.
+    * **sensitivity**: omitted-variable-bias bounds on the contrast (:func:`dowhy_e2b.sensitivity`;
+      dowhy-e2b estimates only). The robustness value is informative: the strength
+      (``r2_outcome = r2_treatment``) at which a hidden confounder would bring the contrast's bound
+      to 0. One row per benchmarked confounder gives the contrast's confidence bounds under a hidden
+      confounder as strong as it; for the strongest, warn if they include 0 while CI excludes 0.
     * **graph**: the conditional independences the graph implies (at most one conditioning
       variable), tested by partial correlation with DoWhy's graph refuter, p-values adjusted by
       Holm's method. Warn if one involving the treatment or the outcome is contradicted at
@@ -328,9 +380,32 @@ def audit(
             rows.append(null_row(check, test, sims, msgs, alpha, value, se))
         else:
             rows.append(stability_row(check, test, sims, msgs, alpha, value, ci, note=notes.get(check, "")))
+    sens, sens_error = None, ""
+    if "sensitivity" in selected:
+        if sensitivity_result is not None:
+            doses = (sensitivity_result.treatment_value, sensitivity_result.control_value)
+            wanted = (_as_float(estimate.treatment_value), _as_float(estimate.control_value))
+            if not np.allclose(doses, wanted):
+                raise ValueError(
+                    f"sensitivity_result bounds mu({doses[0]:g}) - mu({doses[1]:g}), but the audited "
+                    f"contrast is mu({wanted[0]:g}) - mu({wanted[1]:g}): compute it with "
+                    "dowhy_e2b.sensitivity(estimate), or leave it out."
+                )
+            sens, sens_error = sensitivity_result, ""
+        else:
+            sens, sens_error = _sensitivity(estimate, benchmark_covariates, n_jobs)
     if "unobserved_common_cause" in selected:
         idx = [i for i, t in enumerate(tasks) if t.check == "unobserved_common_cause"]
-        rows += confounder_rows([tasks[i] for i in idx], values[idx], [messages[i] for i in idx], value, ci)
+        r2 = _simulated_r2(estimator, confounder_strengths, sens)
+        rows += confounder_rows(
+            [tasks[i] for i in idx], values[idx], [messages[i] for i in idx], value, ci, r2=r2
+        )
+    if "sensitivity" in selected:
+        rows += (
+            sensitivity_rows(sens, value, ci)
+            if sens is not None
+            else skipped_rows(["sensitivity"], sens_error)
+        )
     graph_summary: dict[str, Any] = {}
     if "graph" in selected:
         graph_table, graph_summary = graph_rows(model, treatment, outcome, alpha)
@@ -403,6 +478,15 @@ def audit(
             "refits per check": counts,
             "refits": refits,
             "unobserved confounder strengths (sd)": [float(s) for s in np.atleast_1d(confounder_strengths)],
+            **(
+                {
+                    "sensitivity model": "omitted-variable bias, partial R² (Chernozhukov et al. 2022), "
+                    f"rho {sens.rho:g}",
+                    "sensitivity benchmarks": list(sens.benchmarks["covariate"]),
+                }
+                if sens is not None
+                else {}
+            ),
             "subset_fraction": float(subset_fraction),
             "bootstrap_noise (sd)": float(bootstrap_noise),
             "alpha": float(alpha),
@@ -438,4 +522,5 @@ def audit(
         treatment_values=a,
         settings=settings,
         simulations=simulations,
+        sensitivity=sens,
     )

@@ -27,6 +27,7 @@ __all__ = [
     "confounder_rows",
     "make_row",
     "null_row",
+    "sensitivity_rows",
     "skipped_rows",
     "stability_row",
     "weights_rows",
@@ -161,10 +162,17 @@ def stability_row(
 
 
 def confounder_rows(
-    tasks: list[Task], values: np.ndarray, messages: list[list[str]], value: float, ci: tuple[float, float]
+    tasks: list[Task],
+    values: np.ndarray,
+    messages: list[list[str]],
+    value: float,
+    ci: tuple[float, float],
+    r2: dict[float, tuple[float, float]] | None = None,
 ) -> list[dict[str, Any]]:
     """How the effect moves under a simulated unobserved confounder: informative rows, failing only
-    when the sign flips at the smallest strength while the interval excludes 0."""
+    when the sign flips at the smallest strength while the interval excludes 0. ``r2`` maps a
+    strength to the partial R² (treatment, outcome) of the simulated confounder, stated in the
+    reason so that the row can be read against the sensitivity rows."""
     rows = []
     smallest = min(t.strength for t in tasks if t.strength is not None)
     lo, hi = ci
@@ -193,7 +201,67 @@ def confounder_rows(
         else:
             rel = abs(new - value) / abs(value) if value != 0 else float("nan")
             status, reason = "info", f"{change} ({rel:.0%} of the estimate)."
+        if r2 is not None and s in r2:
+            r2_a, r2_y = r2[s]
+            reason += (
+                f" A simulated confounder of {s:g} sd explains about {r2_a:.1%} of the treatment's and "
+                f"{r2_y:.1%} of the outcome's residual variance (partial R²; DoWhy also adds it to the "
+                "treatment as noise): compare the sensitivity rows."
+            )
         rows.append(make_row("unobserved_common_cause", test, expected, new, status, reason, **bounds))
+    return rows
+
+
+def sensitivity_rows(result: Any, value: float, ci: tuple[float, float]) -> list[dict[str, Any]]:
+    """Sensitivity to hidden confounding (a :func:`dowhy_e2b.sensitivity` result): the contrast's
+    robustness value (informative) and its bounds under a hidden confounder as strong as each
+    benchmarked observed confounder. The strongest one is judged: warn when the contrast's
+    confidence bounds at its strength include 0 while the estimate's confidence interval excludes
+    0 (a confounder no stronger than one already measured could explain the effect away)."""
+    level = f"{result.confidence_level:.0%}"
+    rv, rv_ci = result.robustness_value, result.robustness_value_ci
+    contrast = f"μ({result.treatment_value:.4g}) − μ({result.control_value:.4g})"
+    ci_text = "" if not np.isfinite(rv_ci) else f"; for its {level} confidence bound, {rv_ci:.1%}"
+    rows = [
+        make_row(
+            "sensitivity",
+            f"robustness value of {contrast} (omitted-variable bias, partial R²)",
+            "informative: the larger, the more robust",
+            rv,
+            "info",
+            f"a hidden confounder explaining {rv:.1%} of the outcome's residual variance and {rv:.1%} "
+            f"of the variation of the weights (r2_outcome = r2_treatment) would bring the contrast's "
+            f"bound to 0{ci_text} (ρ = {result.rho:g}).",
+        )
+    ]
+    lo, hi = ci
+    excludes_zero = np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0)
+    positive = value >= 0
+    for k, row in enumerate(result.benchmarks.itertuples(index=False)):
+        near = row.ci_lower if positive else row.ci_upper
+        if not np.isfinite(near):
+            near = row.lower if positive else row.upper
+        keeps = near > 0 if positive else near < 0
+        strength = (
+            f"r2_outcome {row.r2_outcome:.3g}, r2_treatment {row.r2_treatment:.3g}; leaving {row.covariate} "
+            f"out moves the contrast by {row.change:+.3g}"
+        )
+        bounds_text = f"[{row.ci_lower:.3g}, {row.ci_upper:.3g}]"
+        test = f"hidden confounder as strong as {row.covariate}"
+        if k == 0 and excludes_zero:
+            test += " (the strongest observed)"
+            status = "pass" if keeps else "warn"
+            verb = "exclude" if keeps else "include"
+            reason = f"{strength}; at that strength the contrast's {level} bounds {bounds_text} {verb} 0."
+            if not keeps:
+                reason += " A confounder no stronger than one already measured could explain the effect away."
+            limits = {"pass_min": 0.0} if positive else {"pass_max": 0.0}
+            rows.append(make_row("sensitivity", test, "bounds exclude 0", near, status, reason, **limits))
+            continue
+        reason = f"{strength}; the contrast's {level} bounds at that strength: {bounds_text}."
+        if k == 0:
+            reason += " Not judged: the estimate's own confidence interval includes 0."
+        rows.append(make_row("sensitivity", test, "informative", near, "info", reason))
     return rows
 
 

@@ -289,11 +289,17 @@ class PenalisedProblem:
         return S * np.maximum(rss, 0.0) / np.maximum(S - gamma * edf, 1e-12 * S) ** 2
 
     def loo(self, lams: np.ndarray, B: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
-        r"""Weighted leave-one-out scores :math:`\sum_i w_i (v_i - \hat v_i)^2 / (1 - h_{ii})^2 / \sum_i w_i`,
-        with the leverages :math:`h_{ii} = w_i B_i^\top (G + \lambda\Omega)^{-1} B_i`.
+        r"""Weighted leave-one-dose-out scores: every group of units sharing a row of the design (a
+        dose) is left out in turn, and the score is
+        :math:`\sum_g \sum_{i \in g} w_i (v_i - \hat v^{(-g)})^2 / \sum_i w_i`.
 
-        Exact leave-one-out for weighted least squares: a unit whose weight dominates its
-        neighbourhood has a leverage near one, so a curve that bends to it scores badly.
+        With distinct doses this is exact weighted leave-one-out cross-validation. With tied doses
+        (integer-valued doses, bootstrap duplicates) leaving one unit of a tie out would barely move
+        the fit, and a curve through the tied groups' means would look perfect; leaving the whole
+        dose out asks what smoothing is for: the curve at a dose it has not seen. In closed form: for
+        a group at design row :math:`b` with weight :math:`W_g` and weighted residual sum
+        :math:`S_g`, :math:`\hat v^{(-g)} = \hat v - h S_g / (1 - h W_g)` with
+        :math:`h = b^\top (B^\top WB + \lambda\Omega)^{-1} b` (Sherman-Morrison).
         """
         total, weight = self.loo_sums(lams, B, v, w)
         return total / weight
@@ -301,13 +307,24 @@ class PenalisedProblem:
     def loo_sums(
         self, lams: np.ndarray, B: np.ndarray, v: np.ndarray, w: np.ndarray
     ) -> tuple[np.ndarray, float]:
-        """The sums over units behind :meth:`loo`, ``(sum_i w_i r_i(lambda)^2, sum_i w_i)``: chunks add up."""
-        C = linalg.solve_triangular(self.L, B.T, lower=True).T @ self.U  # (n, q)
+        """The sums behind :meth:`loo`, ``(sum_i w_i (v_i - v_hat_i^(-g))^2, sum_i w_i)``, so that chunks
+        of rows add up. Ties are grouped among the rows given: on chunked data, a dose tied across two
+        chunks is left out chunk by chunk (exact whenever the doses are distinct)."""
+        rows, group = np.unique(np.round(B, 12), axis=0, return_inverse=True)
+        group = group.ravel()
+        n_groups = rows.shape[0]
+        W = np.bincount(group, weights=w, minlength=n_groups)
+        Wv = np.bincount(group, weights=w * v, minlength=n_groups)
+        Wvv = np.bincount(group, weights=w * v * v, minlength=n_groups)
+        C = linalg.solve_triangular(self.L, rows.T, lower=True).T @ self.U  # (groups, q)
         shrink = self.shrinkage(lams)  # (L, q)
-        fitted = C @ (shrink * self.z).T  # (n, L)
-        lev = w[:, None] * ((C**2) @ shrink.T)
-        resid = (v[:, None] - fitted) / np.maximum(1.0 - lev, 1e-8)
-        return w @ resid**2, float(w.sum())
+        fitted = C @ (shrink * self.z).T  # (groups, L)
+        h = (C**2) @ shrink.T
+        S = Wv[:, None] - fitted * W[:, None]  # weighted residual sums
+        delta = h * S / np.maximum(1.0 - h * W[:, None], 1e-8)
+        # sum_i w_i (r_i + delta)^2 with r_i = v_i - fitted
+        rss = Wvv[:, None] - 2 * fitted * Wv[:, None] + fitted**2 * W[:, None]
+        return (rss + 2 * delta * S + delta**2 * W[:, None]).sum(axis=0), float(w.sum())
 
     def fit(self, lam: float, score: float = float("nan")) -> PenalisedFit:
         shrink = 1.0 / (1.0 + lam * self.s)
@@ -335,7 +352,8 @@ def fit_penalised(
         Roughness penalty matrix (:meth:`SplineBasis.penalty`).
     penalty : float, "gcv" or "loo", default="gcv"
         :math:`\\lambda`, or the minimiser over :data:`LOG_PENALTY_GRID` of the weighted GCV score
-        (from the statistics alone) or of the weighted leave-one-out error (needs ``units``).
+        (from the statistics alone) or of the weighted leave-one-dose-out error (needs ``units``;
+        see :meth:`PenalisedProblem.loo`).
     units : tuple (B, v, w), optional
         The design, response and weights of the units, for ``penalty="loo"``.
 

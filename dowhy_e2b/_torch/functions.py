@@ -9,8 +9,9 @@ A synthetic outcome is
 with :math:`B_m` the outcome stage's spline basis, :math:`f` a random spline of the treatment,
 :math:`g` and :math:`h_m` random functions of the covariates, and Gaussian noise. :math:`g` and
 :math:`h_m` are Gaussian combinations of a dictionary of features: the standardised covariates
-(linear), their pairwise products (quadratic), cubes of random projections (cubic), random tanh
-units (a random one-hidden-layer MLP), and a spline of the estimated propensity index
+(linear), their squares and the products of the covariates most associated with the treatment
+(quadratic), cubes of random projections (cubic), random tanh units (a random one-hidden-layer
+MLP), and a spline of the estimated propensity index
 :math:`\hat E[a \mid x]` — the functions of :math:`x` most entangled with the treatment. Each kind
 gets a share of the variance; every column is centred and scaled, so a draw has expected sample
 variance 1 (plus the noise).
@@ -30,6 +31,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.preprocessing import SplineTransformer
 
+from .._numerics.basis import covariate_pairs, non_binary
+
 __all__ = ["DEFAULT_SHARES", "ResponseFamily", "build_family", "sample_functions"]
 
 #: Default variance shares of the kinds of g(x).
@@ -40,8 +43,6 @@ DEFAULT_SHARES: dict[str, float] = {
     "mlp": 0.2,
     "propensity": 0.25,
 }
-#: Largest number of covariate products in the quadratic kind (squares first, then random pairs).
-MAX_PAIRS = 120
 #: Scale of the random tanh units' input weights (times 1/sqrt(d)) and range of their offsets.
 TANH_SCALE = 1.5
 TANH_OFFSET = 1.0
@@ -101,13 +102,9 @@ def _dictionary(
     """Raw (uncentred) feature columns of each kind, on standardised covariates ``Z``."""
     n, d = Z.shape
     out: dict[str, np.ndarray] = {"linear": Z}
-    pairs = np.array([(j, k) for j in range(d) for k in range(j, d)], dtype=int).reshape(-1, 2)
-    if pairs.shape[0] > MAX_PAIRS:
-        squares = pairs[pairs[:, 0] == pairs[:, 1]]
-        cross = pairs[pairs[:, 0] != pairs[:, 1]]
-        pick = rng.choice(cross.shape[0], size=max(MAX_PAIRS - squares.shape[0], 0), replace=False)
-        pairs = np.vstack([squares, cross[np.sort(pick)]])
-    out["quadratic"] = Z[:, pairs[:, 0]] * Z[:, pairs[:, 1]] if pairs.size else np.empty((n, 0))
+    # Squares, and products among the covariates most associated with the treatment.
+    pairs = covariate_pairs(Z, a)
+    out["quadratic"] = np.hstack([Z[:, non_binary(Z)] ** 2, Z[:, pairs[:, 0]] * Z[:, pairs[:, 1]]])
     directions = rng.standard_normal((d, max(n_random // 2, 1)))
     directions /= np.linalg.norm(directions, axis=0, keepdims=True)
     out["cubic"] = (Z @ directions) ** 3

@@ -83,11 +83,16 @@ def balance_with(est: Any, data: ChunkedData, check: bool = True, record: bool =
     from ..entropy import EntropyBalancingWeights
     from .weights import LogBase, _fit_entropy
 
-    eb = EntropyBalancingWeights(moments=int(est.moments), ridge=float(est.ridge_), on_failure=est.on_failure)
+    # The ridge and the choice E2B's balance guarantee made on the training sample: where the
+    # learned base weights could not be balanced as well as plain entropy balancing, E2B's weights
+    # are plain entropy balancing's, here too.
+    ridge = float(getattr(est, "final_ridge_", est.ridge_))
+    eb = EntropyBalancingWeights(moments=int(est.moments), ridge=ridge, on_failure=est.on_failure)
     for name in ("n_features_in_", "feature_names_in_"):
         if hasattr(est, name):
             setattr(eb, name, getattr(est, name))
-    _fit_entropy(eb, data, LogBase(E2BLogBase(est)), check_balance=check, method="E2B")
+    model = None if getattr(est, "fell_back_", False) else E2BLogBase(est)
+    _fit_entropy(eb, data, LogBase(model), check_balance=check, method="E2B")
     if record:
         for name in (
             "converged_",

@@ -107,7 +107,7 @@ def test_measure_reports_time_and_memory():
 def test_ablation_study_runs_and_writes_its_page(tmp_path, monkeypatch):
     from benchmarks import ablations
 
-    monkeypatch.setattr(ablations, "VARIANTS", {"e2b": ({"max_steps": 5}, "defaults")})
+    monkeypatch.setattr(ablations, "VARIANTS", {"e2b": ({"max_steps": 5}, {}, "defaults")})
     monkeypatch.setattr(ablations, "VALIDATION_DGPS", {"null": ablations.VALIDATION_DGPS["null"]})
     results = ablations.run_ablations(range(2), n=200, jobs=1)
     assert set(results.method) == {"unweighted", "gps", "eb1", "eb2", "eb3", "e2b"}
@@ -126,3 +126,14 @@ def test_every_validation_process_builds_with_its_truth():
         bench = make(150, 0)
         assert bench.truth.shape == bench.grid.shape and np.isfinite(bench.truth).all(), name
         assert set(bench.confounders) <= set(bench.data.columns), name
+
+
+def test_ablation_command_line(tmp_path, monkeypatch):
+    from benchmarks import ablations
+
+    monkeypatch.setattr(ablations, "VARIANTS", {"e2b": ({"max_steps": 3}, {}, "defaults")})
+    argv = ["--seeds", "2", "--variant-seeds", "1", "--highdim-seeds", "1", "--large-seeds", "1"]
+    argv += ["--n", "150", "--no-validation", "--no-highdim", "--out", str(tmp_path)]
+    assert ablations.main(argv) == 0
+    text = (tmp_path / "e2b_ablations.md").read_text()
+    assert "Does E2B ever do worse than entropy balancing?" in text and "`linear`" in text

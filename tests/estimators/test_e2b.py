@@ -1,3 +1,5 @@
+import copy
+import dataclasses
 import random
 import warnings
 
@@ -139,3 +141,116 @@ def test_cuda_matches_cpu():
     cpu = E2BWeights(**FAST, random_state=0).fit(X, a, y).weights_
     gpu = E2BWeights(**FAST, random_state=0, device="cuda").fit(X, a, y).weights_
     np.testing.assert_allclose(cpu, gpu, rtol=1e-5)
+
+
+def test_loss_components_measure_the_objective_that_was_trained():
+    X, a, y = _data(11, n=400)
+    e2b = E2BWeights(**FAST, random_state=0).fit(X, a, y)
+    parts = e2b.loss_components(X, a)
+    if e2b.final_ridge_ == e2b.ridge_:  # the final weights are the trained ones
+        assert parts["loss"] == pytest.approx(e2b.loss_curve_[e2b.best_step_], rel=1e-5)
+        assert parts["heldout_loss"] == pytest.approx(e2b.validation_curve_[e2b.best_step_], rel=1e-5)
+    eb = EntropyBalancingWeights(ridge=e2b.ridge_).fit(X, a).weights_
+    eb_parts = e2b.loss_components(X, a, eb)
+    assert eb_parts["loss"] == pytest.approx(e2b.loss_curve_[0], rel=1e-5)
+    assert eb_parts["heldout_loss"] == pytest.approx(e2b.validation_curve_[0], rel=1e-5)
+    with pytest.raises(ValueError, match="the sample passed to fit"):
+        e2b.loss_components(X[:10], a[:10])
+
+
+def test_training_design_does_not_follow_the_outcome_stage_defaults(monkeypatch):
+    """E2B trains for its own fixed spline design; changing WeightedDoseResponse's defaults
+    (as a later outcome stage may) must not change its weights."""
+    from dowhy_e2b import dose_response
+
+    X, a, y = _data(12, n=300)
+    before = E2BWeights(**FAST, random_state=0).fit(X, a, y).weights_
+    defaults = list(dose_response.WeightedDoseResponse.__init__.__defaults__)
+    defaults[0] = 9  # n_knots
+    monkeypatch.setattr(dose_response.WeightedDoseResponse.__init__, "__defaults__", tuple(defaults))
+    assert dose_response.WeightedDoseResponse().n_knots == 9
+    after = E2BWeights(**FAST, random_state=0).fit(X, a, y).weights_
+    np.testing.assert_array_equal(before, after)
+
+
+def test_warm_start_continues_from_the_previous_parameters():
+    X, a, y = _data(13, n=400)
+    idx = np.random.default_rng(1).integers(0, 400, 400)
+    trained = E2BWeights(max_steps=60, random_state=0).fit(X, a, y)
+    state = {k: v.clone() for k, v in trained.models_[0].state_dict().items()}
+    warm0 = copy.deepcopy(trained).set_params(warm_start=True, max_steps=0).fit(X[idx], a[idx], y[idx])
+    # max_steps=0: the resample's weights come from the previous parameters, unchanged.
+    for k, v in warm0.models_[0].state_dict().items():
+        torch.testing.assert_close(v, state[k])
+    assert warm0.n_steps_ == 0 and not np.allclose(warm0.base_weights_, 1.0)
+    cold0 = copy.deepcopy(trained).set_params(max_steps=0).fit(X[idx], a[idx], y[idx])
+    np.testing.assert_allclose(cold0.base_weights_, 1.0)  # without warm start: from zero
+    warm5 = copy.deepcopy(trained).set_params(warm_start=True, max_steps=5).fit(X[idx], a[idx], y[idx])
+    assert warm5.n_steps_ <= 5
+    assert warm5.loss_curve_[0] == pytest.approx(warm0.loss_curve_[0])  # it started there
+    assert warm5.loss_curve_[0] != pytest.approx(cold0.loss_curve_[0])
+
+
+def test_final_balance_is_never_worse_than_entropy_balancing(monkeypatch):
+    """Base weights that pull the treatment towards a covariate: with a loose ridge they leave more
+    imbalance than plain entropy balancing with that ridge; the final solve tightens the ridge,
+    or falls back to entropy balancing (and the estimator warns)."""
+    from dowhy_e2b import _guarantee as e2b_module
+    from dowhy_e2b._numerics import balance_features
+
+    X, a, _ = _data(14, n=400)
+    C = balance_features(X, a).matrix
+    log_base = 1.5 * (a - a.mean()) * (X[:, 0] - X[:, 0].mean()) / (a.std() * X[:, 0].std())
+    zero = np.zeros_like(a)
+    final = e2b_module.balance_no_worse_than_eb(C, log_base, zero, ridge=1.0)
+    assert final.ridge < 1.0 and not final.fell_back
+    assert final.result.max_imbalance <= final.eb.max_imbalance + e2b_module.BALANCE_TOLERANCE
+    loose = e2b_module.solve_entropy_balance(C, log_base, ridge=1.0)
+    assert loose.max_imbalance > final.eb.max_imbalance + 0.01  # the case needed it
+    # The largest such ridge (up to one bisection step): a ridge twice as large misses the target.
+    looser = e2b_module.solve_entropy_balance(C, log_base, ridge=min(2 * final.ridge, 1.0))
+    assert looser.max_imbalance > final.eb.max_imbalance + e2b_module.BALANCE_TOLERANCE
+    # A target no ridge can meet (here: a non-convergent solver) falls back to entropy balancing.
+    real_solve = e2b_module.solve_entropy_balance
+
+    def failing(C, log_base, ridge):
+        result = real_solve(C, log_base, ridge=ridge)
+        return result if log_base is zero else dataclasses.replace(result, converged=False)
+
+    monkeypatch.setattr(e2b_module, "solve_entropy_balance", failing)
+    fallback = e2b_module.balance_no_worse_than_eb(C, log_base, zero, ridge=1.0)
+    assert fallback.fell_back and fallback.result is fallback.eb
+
+
+def test_estimator_falls_back_with_a_balance_warning(monkeypatch):
+    from dowhy_e2b import BalanceWarning
+    from dowhy_e2b import _guarantee as e2b_module
+
+    def never(C, log_base, log_eb, ridge):
+        eb = e2b_module.solve_entropy_balance(C, log_eb, ridge=ridge)
+        return e2b_module.FinalBalance(eb, ridge, True, eb)
+
+    monkeypatch.setattr(e2b_module, "balance_no_worse_than_eb", never)
+    X, a, y = _data(15, n=300)
+    with pytest.warns(BalanceWarning, match="plain entropy balancing's"):
+        e2b = E2BWeights(**FAST, random_state=0).fit(X, a, y)
+    assert e2b.fell_back_ and e2b.converged_
+    eb = EntropyBalancingWeights(ridge=e2b.ridge_).fit(X, a)
+    np.testing.assert_allclose(e2b.weights_, eb.weights_, rtol=1e-6)
+
+
+def test_warm_start_keeps_the_basis_terms_and_survives_a_new_column():
+    """A bootstrap resample may rank the covariates differently; a warm start keeps the products of
+    the previous basis so that its parameters keep their meaning. A refuter's extra column changes
+    the model's shape: the refit then starts from zero."""
+    rng = np.random.default_rng(16)
+    X = rng.standard_normal((300, 20))
+    a = X[:, :3].sum(axis=1) + rng.standard_normal(300)
+    y = a + X[:, 0] ** 2 + rng.standard_normal(300)
+    fitted = E2BWeights(**FAST, random_state=0).fit(X, a, y)
+    idx = rng.integers(0, 300, 300)
+    warm = copy.deepcopy(fitted).set_params(warm_start=True, max_steps=0).fit(X[idx], a[idx], y[idx])
+    np.testing.assert_array_equal(warm.basis_.pairs, fitted.basis_.pairs)
+    wider = np.column_stack([X, rng.standard_normal(300)])
+    refit = copy.deepcopy(fitted).set_params(warm_start=True, max_steps=0).fit(wider, a, y)
+    np.testing.assert_allclose(refit.base_weights_, 1.0)

@@ -63,7 +63,8 @@ def test_dose_response_on_a_core_pipeline_with_band_rug_and_truth(fitted, lemona
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("treatment", "mean outcome")
     assert any(isinstance(c, PolyCollection) for c in ax.collections)  # the band
     assert len(_rug(ax)) == 1 and len(_rug(ax)[0].get_xdata()) == 300
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["EB", "EB: 95% band", "truth"]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["EB", "EB: 95% pointwise band", "EB: 95% simultaneous band", "truth"]
 
 
 def test_dose_response_on_a_dowhy_estimate_draws_its_rug_by_itself(dowhy_estimate):
@@ -84,10 +85,13 @@ def test_dose_response_on_a_frame_and_a_wrong_object(fitted):
     before = frame.copy()
     ax = plot_dose_response(frame)
     assert _rug(ax) == []
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["estimate", "confidence band"]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["estimate", "pointwise band", "simultaneous band"]
     frame.attrs["confidence_level"] = 0.9
-    legend = plot_dose_response(frame).get_legend()
-    assert [t.get_text() for t in legend.get_texts()] == ["estimate", "90% band"]
+    legend = plot_dose_response(frame, band="pointwise").get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["estimate", "90% pointwise band"]
+    with pytest.raises(ValueError, match="band must be one of"):
+        plot_dose_response(frame, band="wide")
     frame.attrs.clear()
     pd.testing.assert_frame_equal(frame, before)
     with pytest.raises(TypeError, match="dose-response DataFrame"):

@@ -123,3 +123,24 @@ def test_leave_one_out_matches_refitting_without_each_unit():
         fit_penalised(smoother_stats(B, y, w), omega, penalty="loo")
     with pytest.raises(ValueError, match="'gcv' or 'loo'"):
         fit_penalised(smoother_stats(B, y, w), omega, penalty="aic")
+
+
+def test_leave_one_dose_out_leaves_tied_doses_out_together():
+    """With tied doses the criterion leaves a whole dose out: it equals refitting without it."""
+    rng = np.random.default_rng(10)
+    x = np.repeat(np.linspace(-2, 2, 15), 4)
+    y = np.sin(x) + 0.3 * rng.normal(size=x.size)
+    w = rng.uniform(0.5, 2.0, x.size)
+    w *= w.size / w.sum()
+    basis = make_spline_basis(x, n_knots=8)
+    B, omega = basis.design(x), basis.penalty()
+    fit = fit_penalised(smoother_stats(B, y, w), omega, penalty="loo", units=(B, y, w))
+    errors = 0.0
+    for dose in np.unique(x):
+        out = x == dose
+        Bk, wk = B[~out], w[~out]
+        coef = np.linalg.solve(
+            (Bk * wk[:, None]).T @ Bk + fit.penalty * omega, (Bk * wk[:, None]).T @ y[~out]
+        )
+        errors += np.sum(w[out] * (y[out] - B[out] @ coef) ** 2)
+    assert fit.score == pytest.approx(errors / w.sum(), rel=1e-4)

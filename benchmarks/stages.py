@@ -1,0 +1,292 @@
+"""Outcome stages compared: accuracy, coverage of the bands, size and power of the flatness test.
+
+For every process, seed and weighting method, the same weights go through four outcome stages:
+
+* ``weighted_5knots``: the weighted cubic spline with 5 quantile knots and no penalty (the stage of
+  dowhy-e2b 0.1, the reference of the targets);
+* ``weighted``: the weighted penalised spline, penalty by leave-one-out;
+* ``dr_augmented``: the doubly robust stage, augmented form (the default);
+* ``dr_pseudo_outcome``: the doubly robust stage, pseudo-outcome form (Kennedy et al. 2017).
+
+Every fit runs the bootstrap of the whole pipeline (``--n-bootstrap`` replicates). Metrics: RMSE of
+the curve on the benchmark grid, the share of grid points inside the pointwise 95% band, whether
+the whole truth lies inside the simultaneous band, and the p-values of the flatness and linearity
+tests. The page reports means with Monte-Carlo standard errors over seeds, the targets, and the
+command that produced it.
+
+Run: ``python -m benchmarks.stages [--seeds 20] [--first-seed 100] [--n 1000] [--jobs 2]
+[--weighters eb1 e2b] [--dgps ...]``; it writes ``docs/outcome_stages.md`` and
+``docs/outcome_stages.csv`` (``--report-only`` rebuilds the page from the CSV).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from .dgps import CURVE_DGPS, DEVELOPMENT_DGPS, VALIDATION_DGPS, BenchData, make_bench_data
+from .measure import limited_threads, machine_info, package_versions
+from .report import _md_table
+
+__all__ = ["STAGES", "main", "run_stages"]
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: The stages compared: AverageDoseResponse parameters.
+STAGES: dict[str, dict[str, Any]] = {
+    "weighted_5knots": {"outcome_stage": "weighted", "n_knots": 5, "penalty": 0.0},
+    "weighted": {"outcome_stage": "weighted"},
+    "dr_augmented": {"outcome_stage": "doubly_robust", "dr_form": "augmented"},
+    "dr_pseudo_outcome": {"outcome_stage": "doubly_robust", "dr_form": "pseudo_outcome", "penalty": "gcv"},
+}
+REFERENCE = "weighted_5knots"
+DEFAULT_STAGE = "dr_augmented"
+#: Processes whose true curve is flat: there the flatness test's rejections are false positives.
+NULL_DGPS = ("null", "confounded_null")
+
+
+def _data(dgp: str, n: int, seed: int) -> BenchData:
+    return make_bench_data(dgp, n, seed)
+
+
+def _weighter(name: str, seed: int) -> Any:
+    from dowhy_e2b import E2BWeights, EntropyBalancingWeights
+
+    if name.startswith("eb"):
+        return EntropyBalancingWeights(moments=int(name[2:]))
+    if name == "e2b":
+        return E2BWeights(random_state=seed)
+    raise ValueError(f"unknown weighter {name!r}; use eb1, eb2, eb3 or e2b.")
+
+
+def _run_one(dgp: str, n: int, seed: int, weighter: str, stage: str, n_bootstrap: int) -> dict[str, Any]:
+    from dowhy_e2b import AverageDoseResponse
+
+    bench = _data(dgp, n, seed)
+    row: dict[str, Any] = {"dgp": dgp, "n": n, "seed": seed, "weighter": weighter, "stage": stage}
+    with limited_threads(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.process_time()
+        try:
+            fit = AverageDoseResponse(
+                _weighter(weighter, seed),
+                dose_grid=bench.grid,
+                n_bootstrap=n_bootstrap,
+                random_state=seed,
+                **STAGES[stage],
+            ).fit(bench.X, bench.a, bench.y)
+        except Exception as err:  # recorded, not fatal: the page counts failures
+            return {**row, "error": f"{type(err).__name__}: {err}"}
+        row["cpu_s"] = time.process_time() - start
+        curve, truth = fit.curve_, bench.truth
+        row.update(
+            rmse=float(np.sqrt(np.mean((curve.mean_outcome - truth) ** 2))),
+            edf=float(fit.smoother_.edf_),
+            n_failed=int(fit.n_bootstrap_failed_),
+            error="",
+        )
+        if fit.bootstrap_coef_.shape[0] >= 3:
+            inside = (curve.ci_lower <= truth) & (truth <= curve.ci_upper)
+            row.update(
+                coverage=float(inside.mean()),
+                coverage_all=float(np.all((curve.band_lower <= truth) & (truth <= curve.band_upper))),
+                band_width=float(np.mean(curve.ci_upper - curve.ci_lower)),
+                p_flat=fit.test_dose_response("flat").p_value,
+                p_linear=fit.test_dose_response("linear").p_value,
+            )
+    return row
+
+
+def run_stages(
+    dgps: list[str],
+    seeds: range,
+    n: int,
+    weighters: list[str],
+    n_bootstrap: int,
+    jobs: int,
+    out: Path,
+    stages: list[str] | None = None,
+) -> pd.DataFrame:
+    """Run every (process, seed, weighter, stage); rows are appended to ``out`` as they finish."""
+    stages = list(STAGES) if stages is None else stages
+    tasks = [(d, n, s, w, st, n_bootstrap) for d in dgps for s in seeds for w in weighters for st in stages]
+    rows: list[dict[str, Any]] = []
+    done = Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(_run_one)(*t) for t in tasks)
+    for row in done:
+        rows.append(row)
+        if len(rows) % 20 == 0 or len(rows) == len(tasks):
+            pd.DataFrame(rows).to_csv(out, index=False)
+    return pd.DataFrame(rows)
+
+
+def _frame_md(frame: pd.DataFrame, fmt: str = "{}") -> str:
+    rows = [
+        [idx, *(fmt.format(v) if isinstance(v, float) else v for v in row)] for idx, row in frame.iterrows()
+    ]
+    return _md_table([frame.index.name or "", *map(str, frame.columns)], rows)
+
+
+def _mean_se(values: pd.Series) -> str:
+    v = values.dropna().to_numpy(dtype=float)
+    if v.size == 0:
+        return "—"
+    se = v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else float("nan")
+    return f"{v.mean():.3f} ± {se:.3f}"
+
+
+def _weights_table(ok: pd.DataFrame) -> list[str]:
+    """E2B's RMSE relative to the best entropy balancing, per stage and process (when both ran)."""
+    eb = [w for w in ok.weighter.unique() if str(w).startswith("eb")]
+    if "e2b" not in set(ok.weighter) or not eb:
+        return []
+    mean = ok.groupby(["stage", "dgp", "weighter"]).rmse.mean().unstack("weighter")
+    best = mean[eb].min(axis=1)
+    ratio = (mean["e2b"] / best).unstack("stage")
+    wins = (
+        ok.pivot_table(index=["stage", "dgp", "seed"], columns="weighter", values="rmse")
+        .assign(win=lambda f: f["e2b"] <= f[eb].min(axis=1))
+        .groupby(["stage", "dgp"])
+        .win.mean()
+        .unstack("stage")
+    )
+    stages = [k for k in STAGES if k in ratio.columns]
+    rows = [
+        [dgp, *(f"{ratio.loc[dgp, st]:.3f} ({wins.loc[dgp, st]:.0%})" for st in stages)]
+        for dgp in ratio.index
+    ]
+    return [
+        "## E2B against the best entropy balancing",
+        "",
+        f"Mean RMSE of E2B / that of the best of {', '.join(eb)} (per process, the best by mean RMSE), "
+        "with the share of seeds on which E2B's RMSE is at most the best entropy balancing's on that seed.",
+        "",
+        _md_table(["dgp", *stages], rows),
+        "",
+    ]
+
+
+def report(results: pd.DataFrame, command: str, meta: dict[str, Any]) -> str:
+    """The Markdown page."""
+    errors = results["error"].map(lambda e: e if isinstance(e, str) else "") if "error" in results else None
+    ok = results if errors is None else results[errors == ""]
+    lines = [
+        "# Outcome stages: accuracy, coverage and tests",
+        "",
+        "Generated by `benchmarks/stages.py`; every number comes from `outcome_stages.csv` beside this page.",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Machine: {meta.get('machine', '')}. Versions: {meta.get('versions', '')}.",
+        "",
+        "Stages (the same weights in each): "
+        + "; ".join(f"`{k}` = `{v}`" for k, v in STAGES.items())
+        + f". The default is `{DEFAULT_STAGE}`; `{REFERENCE}` is the 0.1 release's stage.",
+        "",
+    ]
+    for weighter, part in ok.groupby("weighter", sort=False):
+        stages = [k for k in STAGES if k in set(part.stage)]
+        lines += [f"## Weights: `{weighter}`", ""]
+        for metric, title in (
+            ("rmse", "RMSE of the curve (mean ± s.e. over seeds)"),
+            ("coverage", "Pointwise 95% band: share of grid points covered (target ≥ 0.90)"),
+            (
+                "coverage_all",
+                "Simultaneous 95% band: share of seeds whose whole curve is covered (target ≥ 0.90)",
+            ),
+        ):
+            if metric not in part or part[metric].isna().all():
+                continue
+            table = part.pivot_table(index="dgp", columns="stage", values=metric, aggfunc=_mean_se)
+            lines += [f"### {title}", "", _frame_md(table[stages]), ""]
+        if REFERENCE in stages:
+            rmse = part.groupby(["dgp", "stage"]).rmse.mean().unstack()
+            ratio = rmse.div(rmse[REFERENCE], axis=0)
+            geo = np.exp(np.log(ratio).mean())
+            lines += [
+                f"### RMSE relative to `{REFERENCE}`",
+                "",
+                "Target for the default: geometric mean ≤ 0.9, none above 1.1.",
+                "",
+                _frame_md(ratio[stages], "{:.3f}"),
+                "",
+                "Geometric mean: " + ", ".join(f"`{k}` {geo[k]:.3f}" for k in stages) + ".",
+                "Largest: " + ", ".join(f"`{k}` {ratio[k].max():.3f}" for k in stages) + ".",
+                "",
+            ]
+        if "p_flat" in part and part.p_flat.notna().any():
+            rej = part.assign(reject=part.p_flat < 0.05).pivot_table(
+                index="dgp", columns="stage", values="reject", aggfunc="mean"
+            )
+            lines += [
+                "### Flatness test: share of seeds rejecting at 5%",
+                "",
+                f"On the flat processes ({', '.join(NULL_DGPS)}) this is the false-positive rate "
+                "(target ≤ 0.10); elsewhere the truth is curved and it is the power.",
+                "",
+                _frame_md(rej[stages], "{:.2f}"),
+                "",
+            ]
+        cpu = part.groupby("stage").cpu_s.mean()
+        lines += [
+            "CPU seconds per fit, bootstrap included (one thread): "
+            + ", ".join(f"`{k}` {cpu[k]:.1f}" for k in stages)
+            + ".",
+            "",
+        ]
+    lines += _weights_table(ok)
+    failed = results.iloc[:0] if errors is None else results[errors != ""]
+    if len(failed):
+        lines += [f"{len(failed)} fits raised: " + "; ".join(sorted(set(errors[errors != ""])))[:2000], ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.stages", description=__doc__.splitlines()[0])
+    parser.add_argument("--dgps", nargs="+", default=None, help="processes (default: all)")
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=100)
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--weighters", nargs="+", default=["eb1"], help="eb1, eb2, eb3, e2b")
+    parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=list(STAGES))
+    parser.add_argument("--n-bootstrap", type=int, default=200)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", default=str(REPO / "docs"))
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args(argv)
+    dgps = args.dgps or [*DEVELOPMENT_DGPS, *VALIDATION_DGPS, *CURVE_DGPS]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    csv = out / "outcome_stages.csv"
+    if not args.report_only:
+        run_stages(
+            dgps,
+            range(args.first_seed, args.first_seed + args.seeds),
+            args.n,
+            args.weighters,
+            args.n_bootstrap,
+            args.jobs,
+            csv,
+            args.stages,
+        )
+    results = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+    command = "python -m benchmarks.stages " + shlex.join(sys.argv[1:] if argv is None else argv)
+    info = machine_info()
+    meta = {
+        "machine": ", ".join(f"{k} {v}" for k, v in info.items()),
+        "versions": ", ".join(f"{k} {v}" for k, v in package_versions().items()),
+    }
+    (out / "outcome_stages.md").write_text(report(results, command, meta))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
