@@ -476,7 +476,7 @@ def chunked(
         frame_names = None
     elif getattr(X, "ndim", 0) == 2 and hasattr(X, "columns") and hasattr(X, "to_delayed"):
         encoder = _frame_encoder(X, all_levels=all_levels)
-        x_parts = list(X.to_delayed())
+        x_parts = list(X.to_delayed(optimize_graph=False))
         names = encoder.names
         frame_names = list(X.columns)
     else:
@@ -491,9 +491,11 @@ def chunked(
             if v is not None
         }
         combined = X.assign(**extra)
+        # optimize_graph=False: Dask 2026.8's expression optimiser fails on a categorised frame with
+        # columns assigned to it ("'index' is not in list"); the partitions are the same either way.
         raw = [
             (p, list(X.columns), {k: f"{_PREFIX}{k}" for k in rows if rows[k] is not None})
-            for p in combined.to_delayed()
+            for p in combined.to_delayed(optimize_graph=False)
         ]
         load = dask.delayed(_load_frame, pure=True)
     else:
