@@ -367,7 +367,7 @@ def _frame_encoder(X: Any, all_levels: bool = False) -> Encoder:
 
         raise DuplicateColumnError("the covariates have duplicated column names; rename them.")
     specs: list[ColumnSpec | None] = []
-    pending = {}
+    pending: dict[Any, None] = {}
     for col, dtype in X.dtypes.items():
         if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
             raise ColumnTypeError(
@@ -493,7 +493,7 @@ def chunked(
         combined = X.assign(**extra)
         # optimize_graph=False: Dask 2026.8's expression optimiser fails on a categorised frame with
         # columns assigned to it ("'index' is not in list"); the partitions are the same either way.
-        raw = [
+        raw: list[tuple[Any, ...]] = [
             (p, list(X.columns), {k: f"{_PREFIX}{k}" for k in rows if rows[k] is not None})
             for p in combined.to_delayed(optimize_graph=False)
         ]
