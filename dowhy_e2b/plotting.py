@@ -728,7 +728,7 @@ def plot_sensitivity(
     >>> result = sensitivity(adrf, ds.X, ds.a, ds.y, benchmark_covariates=["x1"])
     >>> axes = plot_sensitivity(result)
     >>> axes[1].get_xlabel()
-    'r2_treatment (share of the weights\' variation)'
+    "r2_treatment (share of the weights' variation)"
     """
     import matplotlib.pyplot as plt
 

@@ -96,7 +96,7 @@ def _batchable(est: Any) -> bool:
     if w is None or type(w) is UnitWeights:
         return True
     if isinstance(w, E2BWeights):
-        return not float(w.ridge_)
+        return not float(getattr(w, "final_ridge_", w.ridge_))
     return isinstance(w, EntropyBalancingWeights) and not w.max_imbalance and not w.ridge
 
 
