@@ -28,6 +28,7 @@ from scipy.special import logsumexp, softmax
 
 __all__ = [
     "BalanceResult",
+    "CachedDual",
     "dual_gradient",
     "dual_hessian",
     "dual_objective",
@@ -126,27 +127,30 @@ def _hessian_from(p: np.ndarray, C: np.ndarray, ridge: float) -> np.ndarray:
     return H
 
 
-class _DualState:
-    """Evaluates objective, gradient and Hessian at one point, sharing the exponentials."""
+class CachedDual:
+    """``fun``, ``jac`` and ``hess`` of a dual at one point, evaluated once per point: subclasses
+    set ``f``, ``g`` (and may set ``_H``) in ``_evaluate`` and compute a missing Hessian in
+    ``_hessian``. :func:`solve_dual` takes any such object (in memory, or summed over chunks)."""
 
-    def __init__(self, C: np.ndarray, log_q: np.ndarray, ridge: float):
-        self.C = C
-        self.log_q = log_q
-        self.ridge = ridge
-        self._key: bytes | None = None
-        self.n_evals = 0
+    _key: bytes | None = None
+    n_evals = 0
+    f: float
+    g: np.ndarray
+    _H: np.ndarray | None
+
+    def _evaluate(self, lam: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _hessian(self) -> np.ndarray:
+        raise NotImplementedError
 
     def _update(self, lam: np.ndarray) -> None:
-        key = lam.tobytes()
+        key = np.asarray(lam, dtype=float).tobytes()
         if key == self._key:
             return
         self.n_evals += 1
-        z = self.log_q + self.C @ lam
-        lse = logsumexp(z)
-        self.p = np.exp(z - lse)
-        self.f = float(lse + 0.5 * self.ridge * lam @ lam)
-        self.g = self.C.T @ self.p + self.ridge * lam
-        self._H: np.ndarray | None = None
+        self._H = None
+        self._evaluate(lam)
         self._key = key
 
     def fun(self, lam: np.ndarray) -> float:
@@ -160,8 +164,27 @@ class _DualState:
     def hess(self, lam: np.ndarray) -> np.ndarray:
         self._update(lam)
         if self._H is None:
-            self._H = _hessian_from(self.p, self.C, self.ridge)
+            self._H = self._hessian()
         return self._H
+
+
+class _DualState(CachedDual):
+    """Evaluates objective, gradient and Hessian at one point, sharing the exponentials."""
+
+    def __init__(self, C: np.ndarray, log_q: np.ndarray, ridge: float):
+        self.C = C
+        self.log_q = log_q
+        self.ridge = ridge
+
+    def _evaluate(self, lam: np.ndarray) -> None:
+        z = self.log_q + self.C @ lam
+        lse = logsumexp(z)
+        self.p = np.exp(z - lse)
+        self.f = float(lse + 0.5 * self.ridge * lam @ lam)
+        self.g = self.C.T @ self.p + self.ridge * lam
+
+    def _hessian(self) -> np.ndarray:
+        return _hessian_from(self.p, self.C, self.ridge)
 
 
 def _newton(state: _DualState, lam: np.ndarray, tol: float, max_iter: int) -> tuple[np.ndarray, int, str]:

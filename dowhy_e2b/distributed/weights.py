@@ -24,6 +24,7 @@ from scipy import linalg
 from scipy.stats import norm
 
 from .._numerics import drop_collinear_gram, solve_dual
+from .._numerics.dual import CachedDual
 from .._validation import check_constraint_count, check_numeric_frame
 from ..balance_check import balance_check_from_table, warn_if_unbalanced
 from ..exceptions import BalanceError, ConvergenceWarning
@@ -165,7 +166,7 @@ def _dual_chunk(
     return LogSumExp.of(log_base(X, a, s) + C @ lam, C, hessian=hess)
 
 
-class ChunkedDualState:
+class ChunkedDualState(CachedDual):
     """``fun``, ``jac`` and ``hess`` of the smooth dual (as :class:`~dowhy_e2b._numerics.dual.
     _DualState`), each evaluation one pass over the chunks."""
 
@@ -180,40 +181,21 @@ class ChunkedDualState:
     ):
         self.data, self.fmap, self.keep, self.log_base = data, fmap, keep, log_base
         self.ridge, self.with_hessian = ridge, hess
-        self._key: bytes | None = None
-        self.n_evals = 0
         self.lse0 = data.run(_dual_chunk, fmap, keep, np.zeros(keep.size), log_base, False).lse
 
-    def _update(self, lam: np.ndarray) -> None:
-        key = np.asarray(lam, dtype=float).tobytes()
-        if key == self._key:
-            return
-        self.n_evals += 1
+    def _evaluate(self, lam: np.ndarray) -> None:
         self.stats = self.data.run(_dual_chunk, self.fmap, self.keep, lam, self.log_base, self.with_hessian)
         st = self.stats
         self.imbalance = st.g / st.s
         self.f = float(st.lse - self.lse0 + 0.5 * self.ridge * lam @ lam)
         self.g = self.imbalance + self.ridge * lam
-        self._H = None
         if st.H is not None:
             self._H = st.H / st.s - np.outer(self.imbalance, self.imbalance)
             if self.ridge:
                 self._H[np.diag_indices_from(self._H)] += self.ridge
-        self._key = key
 
-    def fun(self, lam: np.ndarray) -> float:
-        self._update(lam)
-        return self.f
-
-    def jac(self, lam: np.ndarray) -> np.ndarray:
-        self._update(lam)
-        return self.g
-
-    def hess(self, lam: np.ndarray) -> np.ndarray:
-        self._update(lam)
-        if self._H is None:
-            raise RuntimeError("this dual state was built without Hessians")
-        return self._H
+    def _hessian(self) -> np.ndarray:
+        raise RuntimeError("this dual state was built without Hessians")
 
 
 @dataclass(frozen=True)
