@@ -21,10 +21,12 @@ curve, effect curves relative to a reference dose, and Wald tests that the curve
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -86,6 +88,33 @@ MIN_LOCAL_ESS_SHARE = 0.05
 #: spread of E2B's bootstrap curves was 1.04 times that of full retraining (``python -m
 #: benchmarks.warm_start``), at a fifth of its cost; 25 steps gave 1.23 times.
 BOOTSTRAP_TRAINING_STEPS = 100
+
+
+@contextlib.contextmanager
+def quiet_replicates() -> Iterator[None]:
+    """Silence the warnings a bootstrap replicate's refits raise (the point fit raised them already)."""
+    with warnings.catch_warnings():
+        for category in (ConvergenceWarning, DiscreteTreatmentWarning, BalanceWarning):
+            warnings.simplefilter("ignore", category)
+        yield
+
+
+def record_replicates(est: Any, results: list, n_boot: int, stacklevel: int = 2) -> None:
+    """Store the replicates' curve coefficients on ``est`` (``bootstrap_coef_``); the failed ones
+    (their error messages, as strings) are counted in ``n_bootstrap_failed_`` and
+    ``bootstrap_errors_`` and warned about."""
+    coefs = [r for r in results if not isinstance(r, str)]
+    errors = Counter(r for r in results if isinstance(r, str))
+    est.n_bootstrap_failed_, est.bootstrap_errors_ = n_boot - len(coefs), dict(errors)
+    if est.n_bootstrap_failed_:
+        message, count = errors.most_common(1)[0]
+        warnings.warn(
+            f"{est.n_bootstrap_failed_} of {n_boot} bootstrap replicates failed and were dropped "
+            f"(most often, {count} times: {message}); the bands rest on the others.",
+            ConvergenceWarning,
+            stacklevel=stacklevel + 1,
+        )
+    est.bootstrap_coef_ = np.asarray(coefs, dtype=float).reshape(-1, est.smoother_.coef_.size)
 
 
 class WeightedDoseResponse(RegressorMixin, BaseEstimator):
@@ -646,23 +675,10 @@ class AverageDoseResponse(BaseEstimator):
             doses=None if self.outcome_fit_ is None else self.outcome_fit_.doses,
         )
         jobs = (delayed(_bootstrap_replicate)(spec, X, a, y, s, int(seed)) for seed in seeds)
-        with warnings.catch_warnings():
-            for category in (ConvergenceWarning, DiscreteTreatmentWarning, BalanceWarning):
-                warnings.simplefilter("ignore", category)
+        with quiet_replicates():
             results = Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs) if n_boot else []
             results = list(tqdm(results, total=n_boot, desc="bootstrap", disable=not self.verbose))
-        coefs = [r for r in results if not isinstance(r, str)]
-        errors = Counter(r for r in results if isinstance(r, str))
-        self.n_bootstrap_failed_, self.bootstrap_errors_ = n_boot - len(coefs), dict(errors)
-        if self.n_bootstrap_failed_:
-            message, count = errors.most_common(1)[0]
-            warnings.warn(
-                f"{self.n_bootstrap_failed_} of {n_boot} bootstrap replicates failed and were dropped "
-                f"(most often, {count} times: {message}); the bands rest on the others.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        self.bootstrap_coef_ = np.asarray(coefs, dtype=float).reshape(-1, self.smoother_.coef_.size)
+        record_replicates(self, results, n_boot)
         if hasattr(self, "curve_"):
             self.curve_ = self.dose_response_frame(self.grid_)
         return self

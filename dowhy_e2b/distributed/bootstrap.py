@@ -34,14 +34,11 @@ is ever built and the replicates do not depend on the chunking; the replicate se
 from __future__ import annotations
 
 import logging
-import warnings
-from collections import Counter
 from typing import Any
 
 import numpy as np
 
 from .._numerics.counters import row_poisson
-from ..exceptions import BalanceWarning, ConvergenceWarning, DiscreteTreatmentWarning
 from . import option
 
 __all__ = ["chunked_bootstrap"]
@@ -60,27 +57,16 @@ def chunked_bootstrap(est: Any, data: Any, curve: Any, n_bootstrap: int | None =
     mode = option("bootstrap")
     if mode not in ("exact", "batched"):
         raise ValueError(f"dowhy-e2b.bootstrap must be 'exact' or 'batched', got {mode!r}.")
-    with warnings.catch_warnings():
-        for category in (ConvergenceWarning, DiscreteTreatmentWarning, BalanceWarning):
-            warnings.simplefilter("ignore", category)
+    from ..dose_response import quiet_replicates, record_replicates
+
+    with quiet_replicates():
         if mode == "batched" and _batchable(est):
             from .batched import batched_replicates
 
             results = batched_replicates(est, data, curve, seeds)
         else:
             results = [_exact_replicate(est, data, curve, int(seed)) for seed in seeds]
-    coefs = [r for r in results if not isinstance(r, str)]
-    errors = Counter(r for r in results if isinstance(r, str))
-    est.n_bootstrap_failed_, est.bootstrap_errors_ = n_boot - len(coefs), dict(errors)
-    if est.n_bootstrap_failed_:
-        message, count = errors.most_common(1)[0]
-        warnings.warn(
-            f"{est.n_bootstrap_failed_} of {n_boot} bootstrap replicates failed and were dropped "
-            f"(most often, {count} times: {message}); the bands rest on the others.",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
-    est.bootstrap_coef_ = np.asarray(coefs, dtype=float).reshape(-1, est.smoother_.coef_.size)
+    record_replicates(est, results, n_boot, stacklevel=4)
     return est
 
 
