@@ -30,6 +30,7 @@ from dowhy_e2b import (
     effective_sample_size,
 )
 from dowhy_e2b._validation import (
+    as_dose,
     as_float_vector,
     check_contrast,
     check_treatment,
@@ -81,19 +82,6 @@ PIPELINE_KEYS = (
 )
 #: Keyword arguments accepted by ``fit`` (DoWhy's ``method_params["fit_params"]``).
 FIT_KEYS = ("sample_weight",)
-
-
-def _unwrap_scalar(value: Any, name: str) -> float:
-    """A treatment value as a float; DoWhy passes lists for multiple treatments."""
-    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
-        arr = np.asarray(value, dtype=float).ravel()
-        if arr.size != 1:
-            raise ValueError(f"{name} must be a single number for one continuous treatment, got {value!r}.")
-        return float(arr[0])
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}.") from None
 
 
 def _single(names: Any, role: str) -> str:
@@ -353,8 +341,8 @@ class DoseResponseEstimator(CausalEstimator):
                 "estimand is the average dose-response over the whole population (target_units='ate')."
             )
         adrf = self._fitted()
-        t = _unwrap_scalar(treatment_value, "treatment_value")
-        c = _unwrap_scalar(control_value, "control_value")
+        t = as_dose(treatment_value, "treatment_value")
+        c = as_dose(control_value, "control_value")
         check_contrast(t, c)
         self._target_units = target_units
         self._treatment_value = treatment_value
@@ -445,7 +433,7 @@ class DoseResponseEstimator(CausalEstimator):
         return adrf
 
     def _contrast_values(self) -> tuple[float, float]:
-        return _unwrap_scalar(self._treatment_value, "treatment_value"), _unwrap_scalar(
+        return as_dose(self._treatment_value, "treatment_value"), as_dose(
             self._control_value, "control_value"
         )
 
@@ -499,7 +487,7 @@ class DoseResponseEstimator(CausalEstimator):
     def effect_curve(self, reference: float | None = None, values: Any = None) -> pd.DataFrame:
         """Effects :math:`\\hat\\mu(t) - \\hat\\mu(\\text{reference})` with bands; the reference defaults
         to the estimate's ``control_value``."""
-        ref = _unwrap_scalar(self._control_value, "control_value") if reference is None else reference
+        ref = as_dose(self._control_value, "control_value") if reference is None else reference
         return self._replicates().effect_curve(ref, values)
 
     def test_dose_response(self, hypothesis: str = "flat", values: Any = None) -> Any:

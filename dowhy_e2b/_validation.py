@@ -430,6 +430,19 @@ def require_varying_treatment(a: np.ndarray, name: str = "treatment") -> None:
         )
 
 
+def as_dose(value: Any, name: str) -> float:
+    """One dose as a float: a number, or a one-element sequence (DoWhy passes lists)."""
+    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
+        arr = np.asarray(value, dtype=float).ravel()
+        if arr.size != 1:
+            raise ValueError(f"{name} must be a single number for one continuous treatment, got {value!r}.")
+        return float(arr[0])
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}.") from None
+
+
 def check_contrast(treatment_value: float, control_value: float) -> None:
     """Raise :class:`~dowhy_e2b.exceptions.ContrastError` when the two doses coincide."""
     if float(treatment_value) == float(control_value):

@@ -81,6 +81,7 @@ from ._numerics.sensitivity import (
     smoother_matrix,
 )
 from ._validation import (
+    as_dose,
     as_float_vector,
     check_contrast,
     default_contrast,
@@ -312,18 +313,6 @@ def _check_strengths(values: Any, name: str) -> np.ndarray:
     return np.unique(arr)
 
 
-def _as_dose(value: Any, name: str) -> float:
-    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
-        arr = np.asarray(value, dtype=float).ravel()
-        if arr.size != 1:
-            raise ValueError(f"{name} must be a single dose, got {value!r}.")
-        return float(arr[0])
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}.") from None
-
-
 @dataclass(frozen=True)
 class _Inputs:
     adrf: AverageDoseResponse
@@ -387,8 +376,8 @@ def _resolve(estimate: Any, X: Any, a: Any, y: Any, treatment_value: Any, contro
         hi, lo = default_contrast(a_arr)
         treatment_value = hi if treatment_value is None else treatment_value
         control_value = lo if control_value is None else control_value
-    t = _as_dose(treatment_value, "treatment_value")
-    c = _as_dose(control_value, "control_value")
+    t = as_dose(treatment_value, "treatment_value")
+    c = as_dose(control_value, "control_value")
     check_contrast(t, c)
     return _Inputs(adrf, Xm, names, a_arr, y_arr, adrf._sample_weight, t, c)
 
