@@ -131,10 +131,14 @@ def run_stages(
     return pd.DataFrame(rows)
 
 
+def _cell(v: Any, fmt: str) -> str:
+    if not isinstance(v, float):
+        return str(v)
+    return "—" if np.isnan(v) else fmt.format(v)
+
+
 def _frame_md(frame: pd.DataFrame, fmt: str = "{}") -> str:
-    rows = [
-        [idx, *(fmt.format(v) if isinstance(v, float) else v for v in row)] for idx, row in frame.iterrows()
-    ]
+    rows = [[idx, *(_cell(v, fmt) for v in row)] for idx, row in frame.iterrows()]
     return _md_table([frame.index.name or "", *map(str, frame.columns)], rows)
 
 
@@ -151,13 +155,15 @@ def _weights_table(ok: pd.DataFrame) -> list[str]:
     eb = [w for w in ok.weighter.unique() if str(w).startswith("eb")]
     if "e2b" not in set(ok.weighter) or not eb:
         return []
-    mean = ok.groupby(["stage", "dgp", "weighter"]).rmse.mean().unstack("weighter")
-    best = mean[eb].min(axis=1)
-    ratio = (mean["e2b"] / best).unstack("stage")
+    # Paired: only the seeds on which E2B and every entropy balancing ran with that stage.
+    paired = ok.pivot_table(index=["stage", "dgp", "seed"], columns="weighter", values="rmse").dropna(
+        subset=["e2b", *eb]
+    )
+    mean = paired.groupby(level=["stage", "dgp"]).mean()
+    ratio = (mean["e2b"] / mean[eb].min(axis=1)).unstack("stage")
     wins = (
-        ok.pivot_table(index=["stage", "dgp", "seed"], columns="weighter", values="rmse")
-        .assign(win=lambda f: f["e2b"] <= f[eb].min(axis=1))
-        .groupby(["stage", "dgp"])
+        paired.assign(win=lambda f: f["e2b"] <= f[eb].min(axis=1))
+        .groupby(level=["stage", "dgp"])
         .win.mean()
         .unstack("stage")
     )
@@ -177,7 +183,8 @@ def _weights_table(ok: pd.DataFrame) -> list[str]:
         "## E2B against the best entropy balancing",
         "",
         f"Mean RMSE of E2B / that of the best of {', '.join(eb)} (per process, the best by mean RMSE), "
-        "with the share of seeds on which E2B's RMSE is at most the best entropy balancing's on that seed.",
+        "with the share of seeds on which E2B's RMSE is at most the best entropy balancing's on that seed; "
+        "over the seeds on which all of them ran with that stage.",
         "",
         _md_table(["dgp", *stages], rows),
         "",
@@ -236,7 +243,8 @@ def report(results: pd.DataFrame, meta: dict[str, Any]) -> str:
                 "",
             ]
         if "p_flat" in part and part.p_flat.notna().any():
-            rej = part.assign(reject=part.p_flat < 0.05).pivot_table(
+            # a fit without bootstrap has no test: it counts neither way
+            rej = part.assign(reject=(part.p_flat < 0.05).where(part.p_flat.notna())).pivot_table(
                 index="dgp", columns="stage", values="reject", aggfunc="mean"
             )
             lines += [
@@ -245,7 +253,7 @@ def report(results: pd.DataFrame, meta: dict[str, Any]) -> str:
                 f"On the flat processes ({', '.join(NULL_DGPS)}) this is the false-positive rate "
                 "(target ≤ 0.10); elsewhere the truth is curved and it is the power.",
                 "",
-                _frame_md(rej[stages], "{:.2f}"),
+                _frame_md(rej.reindex(columns=stages), "{:.2f}"),
                 "",
             ]
         replicates = part.n_bootstrap if "n_bootstrap" in part else pd.Series(0, index=part.index)

@@ -53,6 +53,8 @@ __all__ = [
 
 #: Log10 of the penalty grid searched by GCV, relative to ``tr(B'WB) / tr(Omega)``.
 LOG_PENALTY_GRID = np.linspace(-9.0, 5.0, 57)
+#: Groups of units per block in :meth:`PenalisedProblem.loo_sums`.
+LOO_BLOCK = 2048
 #: Relative jitter added to ``B'WB`` when it is singular (basis functions without data in a resample).
 GRAM_JITTER = 1e-9
 
@@ -304,27 +306,51 @@ class PenalisedProblem:
         total, weight = self.loo_sums(lams, B, v, w)
         return total / weight
 
+    @staticmethod
+    def dose_groups(B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(distinct design rows, each row's group)``: the units :meth:`loo` leaves out together.
+        It depends on the design alone, so callers scoring several responses on one design (the
+        bootstrap replicates of a chunk) compute it once and pass it to :meth:`loo_sums`."""
+        rows, group = np.unique(np.round(B, 12), axis=0, return_inverse=True)
+        return rows, group.ravel()
+
     def loo_sums(
-        self, lams: np.ndarray, B: np.ndarray, v: np.ndarray, w: np.ndarray
+        self,
+        lams: np.ndarray,
+        B: np.ndarray,
+        v: np.ndarray,
+        w: np.ndarray,
+        groups: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, float]:
         """The sums behind :meth:`loo`, ``(sum_i w_i (v_i - v_hat_i^(-g))^2, sum_i w_i)``, so that chunks
         of rows add up. Ties are grouped among the rows given: on chunked data, a dose tied across two
-        chunks is left out chunk by chunk (exact whenever the doses are distinct)."""
-        rows, group = np.unique(np.round(B, 12), axis=0, return_inverse=True)
-        group = group.ravel()
+        chunks is left out chunk by chunk (exact whenever the doses are distinct). ``groups`` is
+        :meth:`dose_groups` of ``B``, when the caller has it."""
+        rows, group = self.dose_groups(B) if groups is None else groups
         n_groups = rows.shape[0]
         W = np.bincount(group, weights=w, minlength=n_groups)
         Wv = np.bincount(group, weights=w * v, minlength=n_groups)
         Wvv = np.bincount(group, weights=w * v * v, minlength=n_groups)
+        kept = W > 0  # a group without weight adds nothing (a bootstrap replicate's unsampled units)
+        if not kept.all():
+            rows, W, Wv, Wvv = rows[kept], W[kept], Wv[kept], Wvv[kept]
+            n_groups = rows.shape[0]
         C = linalg.solve_triangular(self.L, rows.T, lower=True).T @ self.U  # (groups, q)
         shrink = self.shrinkage(lams)  # (L, q)
-        fitted = C @ (shrink * self.z).T  # (groups, L)
-        h = (C**2) @ shrink.T
-        S = Wv[:, None] - fitted * W[:, None]  # weighted residual sums
-        delta = h * S / np.maximum(1.0 - h * W[:, None], 1e-8)
-        # sum_i w_i (r_i + delta)^2 with r_i = v_i - fitted
-        rss = Wvv[:, None] - 2 * fitted * Wv[:, None] + fitted**2 * W[:, None]
-        return (rss + 2 * delta * S + delta**2 * W[:, None]).sum(axis=0), float(w.sum())
+        coef = (shrink * self.z).T
+        total = np.zeros(shrink.shape[0])
+        # In blocks of groups: (groups, L) temporaries of a whole chunk cost more in page faults than
+        # in arithmetic.
+        for i in range(0, n_groups, LOO_BLOCK):
+            c, Wb, Wvb = C[i : i + LOO_BLOCK], W[i : i + LOO_BLOCK, None], Wv[i : i + LOO_BLOCK, None]
+            fitted = c @ coef  # (block, L)
+            h = (c**2) @ shrink.T
+            S = Wvb - fitted * Wb  # weighted residual sums
+            delta = h * S / np.maximum(1.0 - h * Wb, 1e-8)
+            # sum_i w_i (r_i + delta)^2 with r_i = v_i - fitted
+            rss = Wvv[i : i + LOO_BLOCK, None] - 2 * fitted * Wvb + fitted**2 * Wb
+            total += (rss + 2 * delta * S + delta**2 * Wb).sum(axis=0)
+        return total, float(w.sum())
 
     def fit(self, lam: float, score: float = float("nan")) -> PenalisedFit:
         shrink = 1.0 / (1.0 + lam * self.s)

@@ -190,8 +190,11 @@ class _Plan:
 
     def loo(self, chunk: tuple, start: int, state: dict, problems: list) -> list:
         design, V, W = self.responses(chunk, start, state)
+        groups = PenalisedProblem.dose_groups(design)  # one design for every replicate
         return [
-            problem.loo_sums(problem.grid(), design, V[:, b], W[:, b]) if problem is not None else (0.0, 0.0)
+            problem.loo_sums(problem.grid(), design, V[:, b], W[:, b], groups)
+            if problem is not None
+            else (0.0, 0.0)
             for b, problem in enumerate(problems)
         ]
 

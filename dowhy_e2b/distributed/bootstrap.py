@@ -22,11 +22,12 @@ is ever built and the replicates do not depend on the chunking; the replicate se
       replicate's balance targets are its own weighted feature means, which is what re-running
       entropy balancing on the resample balances (the features' re-standardisation only changes
       coordinates). Unit weights: the multipliers; other weighters use ``"exact"``;
-    * the outcome models are held at the point fit (their predictions, at the observed doses and at
-      the g-computation doses, enter every replicate; the g-computation mean is re-weighted by the
-      replicate's multipliers). The doubly robust curve's first-order variability comes from the
-      pseudo-outcomes, not from the outcome model (Neyman orthogonality), so this is the shortcut;
-      its measured effect is in the "Running on a cluster" page;
+    * the outcome models are refitted for every replicate with the point fit's ridge penalty, on the
+      point fit's spline knots and feature scales, by preconditioned conjugate gradients from the
+      point fit's coefficients (the point fit's matrix as preconditioner; one pass per iteration for
+      all models and replicates). That is the one approximation of the exact replicate, which
+      re-chooses knots and scales on its rows; its measured effect is in the "Running on a cluster"
+      page;
     * the curve: the smoother's sufficient statistics per replicate, the penalty chosen again (one
       more pass for ``penalty="loo"``).
 """

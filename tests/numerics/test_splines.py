@@ -144,3 +144,25 @@ def test_leave_one_dose_out_leaves_tied_doses_out_together():
         )
         errors += np.sum(w[out] * (y[out] - B[out] @ coef) ** 2)
     assert fit.score == pytest.approx(errors / w.sum(), rel=1e-4)
+
+
+def test_leave_one_out_sums_on_a_shared_design_and_with_unsampled_units():
+    """The bootstrap's shortcuts are exact: the dose groups computed once for a design serve every
+    response on it, and units of weight zero (not drawn by a replicate) change nothing, across more
+    groups than one block."""
+    from dowhy_e2b._numerics.splines import LOO_BLOCK, PenalisedProblem
+
+    x, y, rng = _data(11, n=2 * LOO_BLOCK + 300)
+    w = rng.poisson(1.0, x.size).astype(float)
+    assert (w == 0).any()
+    basis = make_spline_basis(x, n_knots=10)
+    B, omega = basis.design(x), basis.penalty()
+    problem = PenalisedProblem(smoother_stats(B, y, w), omega)
+    lams = problem.grid()
+    total, weight = problem.loo_sums(lams, B, y, w)
+    shared = problem.loo_sums(lams, B, y, w, PenalisedProblem.dose_groups(B))
+    drawn = w > 0
+    only_drawn = problem.loo_sums(lams, B[drawn], y[drawn], w[drawn])
+    np.testing.assert_array_equal(shared[0], total)
+    np.testing.assert_allclose(only_drawn[0], total, rtol=1e-12)
+    assert weight == shared[1] == pytest.approx(only_drawn[1])
