@@ -339,8 +339,7 @@ class PenalisedProblem:
         shrink = self.shrinkage(lams)  # (L, q)
         coef = (shrink * self.z).T
         total = np.zeros(shrink.shape[0])
-        # In blocks of groups: (groups, L) temporaries of a whole chunk cost more in page faults than
-        # in arithmetic.
+        # In blocks of groups, so that the (groups, penalties) temporaries stay small.
         for i in range(0, n_groups, LOO_BLOCK):
             c, Wb, Wvb = C[i : i + LOO_BLOCK], W[i : i + LOO_BLOCK, None], Wv[i : i + LOO_BLOCK, None]
             fitted = c @ coef  # (block, L)
