@@ -257,6 +257,7 @@ def _reading(rows: list[dict]) -> list[str]:
         if not same:
             continue
         d = same[-1]
+        worker_peak = max(d["peak_rss_mib_per_worker"])
         projected = mem["seconds_point_fit"] + d["bootstrap"] * mem["seconds_per_replicate"]
         out += [
             "",
@@ -264,7 +265,7 @@ def _reading(rows: list[dict]) -> list[str]:
             f"{d['bootstrap']} replicates (its point fit plus {d['bootstrap']} times its measured time per "
             f"replicate), {projected / d['seconds']:.1f} times the Dask run's {d['seconds']:.0f} s on "
             f"{d['workers']} one-core workers; its process peaked at {mem['peak_rss_mib']:.0f} MiB, each "
-            f"worker at {max(d['peak_rss_mib_per_worker']):.0f} MiB. The curves agree: RMSE "
+            f"worker at {worker_peak:.0f} MiB. The curves agree: RMSE "
             f"{mem['rmse']:.10f} in memory, {d['rmse']:.10f} on Dask.",
         ]
     if len(dask) >= 2:

@@ -327,14 +327,12 @@ class PenalisedProblem:
         chunks is left out chunk by chunk (exact whenever the doses are distinct). ``groups`` is
         :meth:`dose_groups` of ``B``, when the caller has it."""
         rows, group = self.dose_groups(B) if groups is None else groups
-        n_groups = rows.shape[0]
-        W = np.bincount(group, weights=w, minlength=n_groups)
-        Wv = np.bincount(group, weights=w * v, minlength=n_groups)
-        Wvv = np.bincount(group, weights=w * v * v, minlength=n_groups)
+        W = np.bincount(group, weights=w, minlength=rows.shape[0])
+        Wv = np.bincount(group, weights=w * v, minlength=rows.shape[0])
+        Wvv = np.bincount(group, weights=w * v * v, minlength=rows.shape[0])
         kept = W > 0  # a group without weight adds nothing (a bootstrap replicate's unsampled units)
-        if not kept.all():
-            rows, W, Wv, Wvv = rows[kept], W[kept], Wv[kept], Wvv[kept]
-            n_groups = rows.shape[0]
+        rows, W, Wv, Wvv = rows[kept], W[kept], Wv[kept], Wvv[kept]
+        n_groups = rows.shape[0]
         C = linalg.solve_triangular(self.L, rows.T, lower=True).T @ self.U  # (groups, q)
         shrink = self.shrinkage(lams)  # (L, q)
         coef = (shrink * self.z).T
