@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from .report import _md_table
+
 OUT = Path("out/dask_scale")
 DOC = Path("docs/dask_scale.md")
 #: The runs behind the page, published beside it (``out/`` is not kept in the repository).
@@ -338,9 +340,12 @@ def report() -> Path:
         "core each), and N workers divide the row part. It assumes the per-row work stays the same (10",
         "covariates, moments 3, 100 replicates), I/O that scales with the workers, and the same passes.",
         "",
-        model.to_markdown(index=False, floatfmt=".3g"),
+        _md_table(
+            list(model.columns),
+            [[kind, passes, f"{over:.3g}", f"{rate:.3g}"] for kind, passes, over, rate in model.to_numpy()],
+        ),
         "",
-        proj.to_markdown(index=False, floatfmt=".2f"),
+        _md_table(["workers", "hours"], [[int(r.workers), f"{r.hours:.2f}"] for r in proj.itertuples()]),
         "",
     ]
     DOC.write_text("\n".join(lines))
