@@ -495,6 +495,9 @@ class AverageDoseResponse(BaseEstimator):
         params = weighter.get_params(deep=False)
         if "dose_grid" in params and params["dose_grid"] is None:
             weighter.set_params(dose_grid=self.grid_)
+        # ... and is trained for the pipeline's outcome stage, unless it names its own.
+        if "outcome_stage" in params and params["outcome_stage"] is None:
+            weighter.set_params(outcome_stage=self.outcome_stage)
         return weighter
 
     def _make_smoother(self, knots: Any = "quantile") -> WeightedDoseResponse:

@@ -133,6 +133,15 @@ class E2BWeights(BaseWeights):
         design, a cubic B-spline of the treatment with 5 quantile knots and an intercept
         (:class:`dowhy_e2b._numerics.basis.SplineDesign`), whatever the defaults of the outcome
         stages.
+    outcome_stage : {"weighted", "doubly_robust"}, optional
+        The outcome stage the weights are trained for. ``"weighted"``: the weighted spline of the
+        outcome must recover the synthetic curves. ``"doubly_robust"`` (its augmented form, the default
+        ``dr_form``): the weights smooth the residuals of a cross-fitted outcome model (the default
+        :class:`~dowhy_e2b.outcome_models.FlexibleOutcomeRegressor`, fitted to ``y``) and the
+        training measures that stage's error, g-computation included (see the user guide, "Under
+        the doubly robust stage"); it needs ``y`` (without it, ``"weighted"`` is trained).
+        ``None`` (default): the stage of the :class:`~dowhy_e2b.AverageDoseResponse` that fits
+        this weighter, ``"weighted"`` when used alone.
     dose_grid : int or array-like, optional
         Treatment values where the curve error is measured; ``None`` means 50 points between the
         5th and 95th percentiles.
@@ -289,6 +298,7 @@ class E2BWeights(BaseWeights):
         validation_fraction: float = 0.0,
         cross_fit: int | None = None,
         outcome_model: Any = None,
+        outcome_stage: str | None = None,
         dose_grid: Any = None,
         max_train_samples: int = 4000,
         warm_start: bool = False,
@@ -317,6 +327,7 @@ class E2BWeights(BaseWeights):
         self.validation_fraction = validation_fraction
         self.cross_fit = cross_fit
         self.outcome_model = outcome_model
+        self.outcome_stage = outcome_stage
         self.dose_grid = dose_grid
         self.max_train_samples = max_train_samples
         self.warm_start = warm_start
@@ -368,6 +379,10 @@ class E2BWeights(BaseWeights):
         if self.cross_fit is not None:
             check_scalar(self.cross_fit, "cross_fit", Integral, min_val=2)
         check_scalar(self.max_train_samples, "max_train_samples", Integral, min_val=50)
+        if self.outcome_stage not in (None, "weighted", "doubly_robust"):
+            raise ValueError(
+                f"outcome_stage must be None, 'weighted' or 'doubly_robust', got {self.outcome_stage!r}."
+            )
         if self.on_failure not in ("warn", "raise"):
             raise ValueError(f"on_failure must be 'warn' or 'raise', got {self.on_failure!r}.")
 
@@ -390,6 +405,7 @@ class E2BWeights(BaseWeights):
             patience=int(self.patience),
             validation_fraction=float(self.validation_fraction),
             verbose=bool(self.verbose),
+            outcome_stage=self.outcome_stage or "weighted",
         )
 
     def _torch_device(self) -> torch.device:
@@ -411,8 +427,10 @@ class E2BWeights(BaseWeights):
         y : array-like of shape (n_samples,), optional
             The real outcome. It sets the noise level of the synthetic outcomes
             (``noise="auto"``) and builds the outcome anchors, the random functions fitted to it
-            (``outcome_share``), which carry most of E2B's advantage over entropy balancing.
-            Without it, training uses generic random functions only.
+            (``outcome_share``), which carry most of E2B's advantage over entropy balancing;
+            for ``outcome_stage="doubly_robust"`` it also fits the outcome model whose residuals
+            the weights will smooth. Without it, training uses generic random functions only
+            (and the weighted stage's objective).
         sample_weight : array-like of shape (n_samples,), optional
             Frequency or survey weights (balance targets are weighted by them).
 
@@ -597,10 +615,10 @@ class E2BWeights(BaseWeights):
         """Weights for another sample (e.g. a bootstrap resample) with the trained base-weight model.
 
         The network is not retrained: its base weights are evaluated on ``(X, a)`` and the
-        balancing problem is solved there with ``final_ridge_``. This makes the bootstrap of
-        :class:`~dowhy_e2b.AverageDoseResponse` fast; it treats the learned base weights as
-        fixed. (A bootstrap that retrains cheaply: ``set_params(warm_start=True, max_steps=k)``
-        and ``fit``.)
+        balancing problem is solved there with ``final_ridge_``, which treats the learned base
+        weights as fixed (the Dask bootstrap does this). The in-memory bootstrap of
+        :class:`~dowhy_e2b.AverageDoseResponse` retrains instead, cheaply:
+        ``set_params(warm_start=True, max_steps=k)`` and ``fit``.
         """
         check_is_fitted(self, "models_")
         X = np.asarray(X, dtype=float)

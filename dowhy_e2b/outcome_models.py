@@ -153,6 +153,20 @@ class FlexibleOutcomeRegressor(RegressorMixin, BaseEstimator):
         inter = (Bc[:, :, None] * Zx[:, None, :]).reshape(a.shape[0], -1)
         return np.hstack([Ba, Zx, prods, inter])
 
+    def _design(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """The standardised features at ``(X, a)`` (the ridge's design, intercept excluded)."""
+        return (self._features(X, a) - self.f_mean_) / self.f_scale_
+
+    def _mean_design(self, X: np.ndarray, doses: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """The (weighted) mean over the units ``X`` of the standardised features at each dose, shape
+        ``(len(doses), n_features)``: the g-computation curve of any coefficients is this times them."""
+        Ba, Bc = self._dose_terms(doses)
+        Zx, prods = self._covariate_terms(X)
+        zbar, pbar = np.average(Zx, axis=0, weights=weights), np.average(prods, axis=0, weights=weights)
+        inter = (Bc[:, :, None] * zbar[None, None, :]).reshape(Ba.shape[0], -1)
+        fixed = np.broadcast_to(np.concatenate([zbar, pbar]), (Ba.shape[0], zbar.size + pbar.size))
+        return (np.hstack([Ba, fixed, inter]) - self.f_mean_) / self.f_scale_
+
     def predict(self, Z: Any) -> np.ndarray:
         """Predicted outcome at ``Z = [X, a]``."""
         check_is_fitted(self, "coef_")

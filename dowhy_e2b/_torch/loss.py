@@ -15,7 +15,15 @@ Averaged over the grid (:math:`K = D^\top D / G`), its expectation over the Gaus
     \qquad A = B^\top W B,
 
 the squared bias of confounding plus :math:`\rho` (noise-to-signal ratio) times the variance the
-weights add. :meth:`CurveLoss.expected` computes it exactly (an infinite batch of random functions);
+weights add.
+
+Under the doubly robust stage (:mod:`dowhy_e2b._dr_map`) the weights smooth the outcome model's
+residuals: :math:`Z` holds the columns' cross-fitted residuals and each column also carries the
+g-computation's error, a fixed curve with spline coefficients :math:`\Gamma` (``offsets``), so the
+bias term becomes :math:`\operatorname{tr}(K E E^\top)` with
+:math:`E = A^{-1} B^\top W Z + \Gamma`.
+
+:meth:`CurveLoss.expected` computes the loss exactly (an infinite batch of random functions);
 :meth:`CurveLoss.sampled` averages explicit draws (the paper's batch loss).
 """
 
@@ -39,10 +47,18 @@ class CurveLoss:
         The family's centred, scaled columns (confounding parts).
     noise_ratio : float
         Noise variance relative to the family's unit signal variance.
+    offsets : Tensor of shape (q, r), optional
+        Spline coefficients of each column's error that the weights do not touch (the doubly
+        robust stage's g-computation error); none under the weighted stage.
     """
 
     def __init__(
-        self, outcome_basis: torch.Tensor, grid_basis: torch.Tensor, columns: torch.Tensor, noise_ratio: float
+        self,
+        outcome_basis: torch.Tensor,
+        grid_basis: torch.Tensor,
+        columns: torch.Tensor,
+        noise_ratio: float,
+        offsets: torch.Tensor | None = None,
     ):
         self.B = outcome_basis
         self.Z = columns
@@ -52,6 +68,7 @@ class CurveLoss:
         q = self.K.shape[0]
         eye = torch.eye(q, dtype=self.K.dtype, device=self.K.device)
         self._R = torch.linalg.cholesky(self.K + 1e-12 * eye).T  # K = R^T R
+        self._offset = None if offsets is None else self._R @ offsets
 
     def _projector(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B W, R A^{-1})``: :math:`R A^{-1} B^\\top W v` is the grid error of outcome ``v``.
@@ -68,26 +85,32 @@ class CurveLoss:
         RAinv = torch.cholesky_solve(self._R.T, L).T  # R A^{-1}, A symmetric
         return BW, RAinv
 
+    def _errors(self, BW: torch.Tensor, RAinv: torch.Tensor, Z: torch.Tensor, coef: torch.Tensor | None):
+        """:math:`R E`: the grid errors of the columns ``Z`` (times ``coef`` when drawn)."""
+        err = RAinv @ (BW.T @ Z)
+        if self._offset is not None:
+            err = err + self._offset
+        return err if coef is None else err @ coef
+
     def expected(self, w: torch.Tensor) -> torch.Tensor:
         """Expected grid-averaged squared error over the Gaussian family (bias² + ρ·variance)."""
         BW, RAinv = self._projector(w)
-        bias = (RAinv @ (BW.T @ self.Z)).square().sum()
+        bias = self._errors(BW, RAinv, self.Z, None).square().sum()
         noise = (RAinv @ BW.T).square().sum()
         return bias + self.rho * noise
 
-    def sampled(self, w: torch.Tensor, outcomes: torch.Tensor) -> torch.Tensor:
-        """Mean grid-averaged squared error over explicit centred draws ``outcomes`` (n, S).
-
-        ``outcomes`` are confounding parts plus noise (``Z @ beta + noise``): their true curve is
-        zero after the constants and :math:`f` cancel.
-        """
+    def sampled(self, w: torch.Tensor, coef: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Mean grid-averaged squared error over explicit draws: Gaussian coefficients ``coef``
+        (r, S) of the columns and noise ``noise`` (n, S), whose true curve is zero after the
+        constants and :math:`f` cancel."""
         BW, RAinv = self._projector(w)
-        return (RAinv @ (BW.T @ outcomes)).square().sum() / outcomes.shape[1]
+        err = self._errors(BW, RAinv, self.Z, coef) + RAinv @ (BW.T @ noise)
+        return err.square().sum() / coef.shape[1]
 
     def components(self, w: torch.Tensor) -> dict[str, float]:
         """The expected loss split into squared bias and (noise-scaled) variance, as floats."""
         with torch.no_grad():
             BW, RAinv = self._projector(w)
-            bias = float((RAinv @ (BW.T @ self.Z)).square().sum())
+            bias = float(self._errors(BW, RAinv, self.Z, None).square().sum())
             variance = float((RAinv @ BW.T).square().sum())
         return {"bias2": bias, "variance": variance, "noise_ratio": self.rho}

@@ -16,6 +16,12 @@ On a training sample (at most ``max_train_samples`` rows):
 4. **Training** (:mod:`dowhy_e2b._torch.training`), from zero (plain entropy balancing) or from a
    previous fit's parameters (warm start).
 
+Under the doubly robust outcome stage (``outcome_stage="doubly_robust"``) both losses measure that
+stage's error instead (:mod:`dowhy_e2b._dr_map`): the random functions' residuals after a
+cross-fitted outcome model (fitted to the real outcome) are smoothed by the weights, and the
+g-computation's error of each function is added as it is; both are scaled to the share of the
+real outcome's residual that such functions explain (what the outcome model leaves to the weights).
+
 With ``validation_fraction > 0`` a share of the units is held out instead: the training loss is
 the curve error on the other units (anchors fitted to their outcomes alone), the held-out loss that
 on the held-out units (anchors fitted to theirs); all units are balanced together in every step.
@@ -31,7 +37,9 @@ import numpy as np
 import torch
 
 from .._calibration import ANCHOR_QUANTILES, DEFAULT_NOISE_RATIO, cross_fitted_anchors, fit_outcome
+from .._dr_map import DoublyRobustMap, fit_dr_map
 from .._numerics import balance_features, drop_collinear
+from ..balance_check import measure_balance
 from .balancing import balance
 from .functions import build_family
 from .loss import CurveLoss
@@ -80,6 +88,7 @@ class Setup:
     patience: int
     validation_fraction: float
     verbose: bool = False
+    outcome_stage: str = "weighted"
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,9 @@ class Plan:
         Anchors of the ``train`` and ``valid`` rows, each fitted to those rows' outcomes alone.
     family_seed : int
         Seed of the random functions.
+    dr_train, dr_valid : DoublyRobustMap or None
+        Under the doubly robust stage, the outcome model cross-fitted on the ``train`` and on the
+        ``valid`` rows (the same map when there are no held-out units); ``None`` otherwise.
     """
 
     train: np.ndarray
@@ -107,6 +119,8 @@ class Plan:
     anchors_train: np.ndarray | None
     anchors_valid: np.ndarray | None
     family_seed: int
+    dr_train: DoublyRobustMap | None = None
+    dr_valid: DoublyRobustMap | None = None
 
 
 @dataclass
@@ -135,6 +149,10 @@ class TrainedRun:
     plan: Plan
 
 
+def _tensor(v: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.as_tensor(v, dtype=torch.float64, device=device)
+
+
 def _split(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     n_valid = round(fraction * n)
     if n_valid < MIN_VALIDATION_UNITS or n - n_valid < MIN_VALIDATION_UNITS:
@@ -144,9 +162,15 @@ def _split(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarra
 
 
 def make_plan(
-    X: np.ndarray, a: np.ndarray, y: np.ndarray | None, setup: Setup, rng: np.random.Generator
+    X: np.ndarray,
+    a: np.ndarray,
+    y: np.ndarray | None,
+    setup: Setup,
+    rng: np.random.Generator,
+    sample_weight: np.ndarray | None = None,
 ) -> Plan:
-    """Choose the held-out units and calibrate the noise and the anchors on the training sample."""
+    """Choose the held-out units and calibrate the noise and the anchors (and, under the doubly
+    robust stage, the outcome model) on the training sample."""
     train, valid = _split(a.shape[0], float(setup.validation_fraction), rng)
     family_seed = int(rng.integers(np.iinfo(np.int32).max))
     if y is None:
@@ -155,8 +179,18 @@ def make_plan(
     doses = np.quantile(a, ANCHOR_QUANTILES)
     fit_t = fit_outcome(X[train], a[train], y[train], doses)
     ratio = fit_t.noise_ratio if setup.noise == "auto" else float(setup.noise)
+    dr: dict[str, DoublyRobustMap | None] = {}
+    if setup.outcome_stage == "doubly_robust":  # folds from their own stream: the rest is unchanged
+        dr_rng = np.random.default_rng(family_seed + 1)
+
+        def dr_map(rows: np.ndarray) -> DoublyRobustMap:
+            sw = None if sample_weight is None else sample_weight[rows]
+            return fit_dr_map(X[rows], a[rows], y[rows], dr_rng, fit_t.signal_variance, sw)
+
+        dr["dr_train"] = dr_map(train)
+        dr["dr_valid"] = dr_map(valid) if valid.size else dr["dr_train"]
     if float(setup.outcome_share) <= 0:
-        return Plan(train, valid, ratio, None, None, family_seed)
+        return Plan(train, valid, ratio, None, None, family_seed, **dr)
     if valid.size:
         anchors_v = fit_outcome(X[valid], a[valid], y[valid], doses).anchors
     elif VALIDATION_FOLDS < 2:  # the training anchors themselves (an ablation)
@@ -164,7 +198,7 @@ def make_plan(
     else:
         folds = rng.permutation(train.size) % VALIDATION_FOLDS
         anchors_v = cross_fitted_anchors(X, a, y, doses, folds, fit_t.alpha)
-    return Plan(train, valid, ratio, fit_t.anchors, anchors_v, family_seed)
+    return Plan(train, valid, ratio, fit_t.anchors, anchors_v, family_seed, **dr)
 
 
 def build_objective(
@@ -186,20 +220,27 @@ def build_objective(
         "anchor_share": float(setup.outcome_share),
     }
     B = design(a)
-    D = torch.as_tensor(design(grid), dtype=torch.float64, device=device)
+    D_grid = design(grid)
+    D = _tensor(D_grid, device)
 
-    def loss_on(rows: np.ndarray, anchors: np.ndarray | None) -> CurveLoss:
+    def loss_on(rows: np.ndarray, anchors: np.ndarray | None, dr: DoublyRobustMap | None) -> CurveLoss:
         family = build_family(X[rows], a[rows], B[rows], rng, anchors=anchors, **kwargs)
-        Bt = torch.as_tensor(B[rows], dtype=torch.float64, device=device)
-        Zt = torch.as_tensor(family.columns, dtype=torch.float64, device=device)
-        return CurveLoss(Bt, D, Zt, plan.noise_ratio)
+        columns, offsets = family.columns, None
+        if dr is not None:  # the weights smooth residuals; the g-computation's error is fixed
+            columns, gcomp = dr.apply(X[rows], a[rows], columns, grid)
+            scale = dr.misfit_scale(columns)
+            columns, gcomp = scale * columns, scale * gcomp
+            offsets = _tensor(np.linalg.lstsq(D_grid, gcomp, rcond=None)[0], device)
+        return CurveLoss(
+            _tensor(B[rows], device), D, _tensor(columns, device), plan.noise_ratio, offsets=offsets
+        )
 
-    train_loss = loss_on(plan.train, plan.anchors_train)
+    train_loss = loss_on(plan.train, plan.anchors_train, plan.dr_train)
     if plan.valid.size:
-        valid_rows, valid_loss = plan.valid, loss_on(plan.valid, plan.anchors_valid)
+        valid_rows, valid_loss = plan.valid, loss_on(plan.valid, plan.anchors_valid, plan.dr_valid)
     else:  # the same units, anchors refitted on other folds, fresh random features
         anchors = plan.anchors_train if plan.anchors_valid is None else plan.anchors_valid
-        valid_rows, valid_loss = plan.train, loss_on(plan.train, anchors)
+        valid_rows, valid_loss = plan.train, loss_on(plan.train, anchors, plan.dr_valid)
     return Objective(
         train_loss,
         valid_loss,
@@ -247,18 +288,17 @@ def train_run(
         Parameters to start from (warm start) when their shapes fit the model; zero (plain
         entropy balancing) otherwise.
     """
-    plan = make_plan(X, a, y, setup, np.random.default_rng(seed))
+    plan = make_plan(X, a, y, setup, np.random.default_rng(seed), sample_weight)
     objective = build_objective(X, a, plan, setup, design=design, grid=grid, device=device)
 
-    def tensor(v: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(v, dtype=torch.float64, device=device)
-
     bal = balance_features(X, a, moments=int(setup.moments), target_weights=sample_weight)
-    C = tensor(bal.matrix[:, drop_collinear(bal.matrix)])
-    Phi = tensor(features(X, a))
-    log_offset = None if sample_weight is None else tensor(np.log(np.maximum(sample_weight, 1e-300)))
+    C = _tensor(bal.matrix[:, drop_collinear(bal.matrix)], device)
+    Phi = _tensor(features(X, a), device)
+    log_offset = None if sample_weight is None else _tensor(np.log(np.maximum(sample_weight, 1e-300)), device)
     ridge = (
-        _choose_ridge(C, objective.validation, log_offset) if setup.ridge == "auto" else float(setup.ridge)
+        _choose_ridge(C, objective.validation, log_offset, _balance_ok(X, a, setup))
+        if setup.ridge == "auto"
+        else float(setup.ridge)
     )
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
@@ -308,21 +348,50 @@ def _loss_function(
     def sampled(w: torch.Tensor, step: int) -> torch.Tensor:
         coef = torch.randn(Z.shape[1], k, generator=gen, dtype=Z.dtype, device=device)
         noise = torch.randn(Z.shape[0], k, generator=gen, dtype=Z.dtype, device=device)
-        return loss.sampled(w[rows], Z @ coef + noise_sd * noise)
+        return loss.sampled(w[rows], coef, noise_sd * noise)
 
     return sampled
 
 
+def _balance_ok(X: np.ndarray, a: np.ndarray, setup: Setup) -> Callable[[torch.Tensor], bool]:
+    """Under the doubly robust stage: whether weights pass the package's balance check (largest
+    weighted |corr| of the treatment with a balanced feature at most
+    :data:`~dowhy_e2b.balance_check.MAX_ABS_CORR`). Under the weighted stage every ridge is
+    admissible: its loss sees the whole confounding of the random functions."""
+    if setup.outcome_stage != "doubly_robust":
+        return lambda w: True
+
+    def ok(w: torch.Tensor) -> bool:
+        return measure_balance(X, a, w.detach().cpu().numpy(), moments=int(setup.moments)).corr_ok
+
+    return ok
+
+
 @torch.no_grad()
 def _choose_ridge(
-    C: torch.Tensor, validation: Callable[[torch.Tensor], torch.Tensor], log_offset: torch.Tensor | None
+    C: torch.Tensor,
+    validation: Callable[[torch.Tensor], torch.Tensor],
+    log_offset: torch.Tensor | None,
+    balance_ok: Callable[[torch.Tensor], bool] = lambda w: True,
 ) -> float:
-    """The dual ridge whose plain entropy-balancing weights have the lowest held-out loss."""
+    """The dual ridge whose plain entropy-balancing weights have the lowest held-out loss, among
+    those ``balance_ok`` admits (all converged ones when it admits none).
+
+    Under the doubly robust stage, with an outcome model that leaves little, the held-out loss is
+    mostly variance and would choose the top of the grid even where that leaves the treatment
+    visibly correlated with a confounder (|corr| 0.35 on the fertiliser survey of the graph-first
+    notebook): the weights are what protects against the outcome model's errors, including those
+    the random functions do not represent, and that protection would rest on a balance the
+    package's own check rejects.
+    """
     log_base = torch.zeros(C.shape[0], dtype=C.dtype, device=C.device)
     if log_offset is not None:
         log_base = log_base + log_offset
-    losses = []
+    losses, passing = [], []
     for ridge in RIDGE_GRID:
         w, _, converged = balance(log_base, C, ridge=ridge)
         losses.append(float(validation(w)) if converged else np.inf)
+        passing.append(bool(converged) and balance_ok(w))
+    if any(passing):
+        losses = [loss if ok else np.inf for loss, ok in zip(losses, passing, strict=True)]
     return float(RIDGE_GRID[int(np.argmin(losses))])

@@ -119,6 +119,7 @@ def test_sample_weights_are_used():
         ({"ridge": "big"}, "ridge must be 'auto' or a float"),
         ({"outcome_share": 1.5}, "outcome_share == 1.5"),
         ({"n_threads": 0}, "n_threads == 0, must be >= 1"),
+        ({"outcome_stage": "pseudo"}, "outcome_stage must be None, 'weighted' or 'doubly_robust'"),
     ],
 )
 def test_invalid_parameters(params, match):
@@ -143,9 +144,10 @@ def test_cuda_matches_cpu():
     np.testing.assert_allclose(cpu, gpu, rtol=1e-5)
 
 
-def test_loss_components_measure_the_objective_that_was_trained():
+@pytest.mark.parametrize("stage", ["weighted", "doubly_robust"])
+def test_loss_components_measure_the_objective_that_was_trained(stage):
     X, a, y = _data(11, n=400)
-    e2b = E2BWeights(**FAST, random_state=0).fit(X, a, y)
+    e2b = E2BWeights(**FAST, outcome_stage=stage, random_state=0).fit(X, a, y)
     parts = e2b.loss_components(X, a)
     if e2b.final_ridge_ == e2b.ridge_:  # the final weights are the trained ones
         assert parts["loss"] == pytest.approx(e2b.loss_curve_[e2b.best_step_], rel=1e-5)
@@ -254,3 +256,24 @@ def test_warm_start_keeps_the_basis_terms_and_survives_a_new_column():
     wider = np.column_stack([X, rng.standard_normal(300)])
     refit = copy.deepcopy(fitted).set_params(warm_start=True, max_steps=0).fit(wider, a, y)
     np.testing.assert_allclose(refit.base_weights_, 1.0)
+
+
+def test_trained_for_the_outcome_stage_of_its_pipeline():
+    """In AverageDoseResponse, E2B is trained for the pipeline's outcome stage unless it names
+    its own; the doubly robust objective differs from the weighted one (other weights)."""
+    X, a, y = _data(13, n=300)
+
+    def fitted(weighter, stage):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = AverageDoseResponse(weighter, outcome_stage=stage, n_bootstrap=0).fit(X, a, y)
+        return est.weighter_
+
+    dr = fitted(E2BWeights(**FAST, random_state=0), "doubly_robust")
+    assert dr.outcome_stage == "doubly_robust" and dr._plans[0].dr_train is not None
+    assert fitted(E2BWeights(**FAST, random_state=0), "weighted")._plans[0].dr_train is None
+    own = fitted(E2BWeights(**FAST, random_state=0, outcome_stage="weighted"), "doubly_robust")
+    assert own.outcome_stage == "weighted" and own._plans[0].dr_train is None
+    assert not np.allclose(dr.weights_, own.weights_)
+    alone = E2BWeights(**FAST, random_state=0).fit(X, a, y)  # alone: the weighted stage
+    np.testing.assert_allclose(alone.weights_, own.weights_)

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -56,3 +58,36 @@ def test_extreme_base_weights_still_converge():
     assert ref.converged
     w, _, _ = balance(log_base, C, lam0=lam)
     np.testing.assert_allclose(w.detach().numpy(), ref.weights, rtol=1e-5)
+
+
+def test_automatic_ridge_keeps_the_balance_check():
+    """A held-out loss that only sees variance prefers the top of the ridge grid; under strong
+    confounding that ridge leaves the treatment correlated with a covariate beyond the package's
+    check, so under the doubly robust stage ``ridge="auto"`` takes the best ridge that passes it
+    instead (the weighted stage admits every ridge)."""
+    from dowhy_e2b._torch.orchestration import RIDGE_GRID, _balance_ok, _choose_ridge
+    from dowhy_e2b.balance_check import measure_balance
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(500, 3))
+    a = 1.5 * X[:, 0] + 0.5 * rng.normal(size=500)
+    F = balance_features(X, a, moments=1)
+    C = torch.as_tensor(F.matrix[:, drop_collinear(F.matrix)])
+
+    def variance_only(w):
+        return (w**2).mean()
+
+    weighted = SimpleNamespace(outcome_stage="weighted", moments=1)
+    assert _choose_ridge(C, variance_only, None, _balance_ok(X, a, weighted)) == RIDGE_GRID[-1]
+    top = balance(torch.zeros(500, dtype=C.dtype), C, ridge=RIDGE_GRID[-1])[0].numpy()
+    assert not measure_balance(X, a, top).corr_ok
+    setup = SimpleNamespace(outcome_stage="doubly_robust", moments=1)
+    chosen = _choose_ridge(C, variance_only, None, _balance_ok(X, a, setup))
+    assert chosen < RIDGE_GRID[-1]
+    w = balance(torch.zeros(500, dtype=C.dtype), C, ridge=chosen)[0].numpy()
+    assert measure_balance(X, a, w).corr_ok
+    larger = [r for r in RIDGE_GRID if r > chosen]
+    assert all(
+        not measure_balance(X, a, balance(torch.zeros(500, dtype=C.dtype), C, ridge=r)[0].numpy()).corr_ok
+        for r in larger
+    )

@@ -66,18 +66,25 @@ def test_expected_loss_equals_monte_carlo_over_explicit_draws(weights):
     assert parts["bias2"] + rho * parts["variance"] == pytest.approx(expected)
 
 
-def test_sampled_loss_is_unbiased_for_the_expected_loss():
+@pytest.mark.parametrize("with_offsets", [False, True])
+def test_sampled_loss_is_unbiased_for_the_expected_loss(with_offsets):
+    """Explicit draws average to the closed form, with and without the doubly robust stage's
+    fixed g-computation errors (offsets)."""
     X, a, B, D, _, family = _setup(seed=3, n=300)
     Bt, Dt, Zt = (torch.as_tensor(v) for v in (B, D, family.columns))
-    loss = CurveLoss(Bt, Dt, Zt, noise_ratio=0.5)
+    offsets = None
+    if with_offsets:
+        gen = torch.Generator().manual_seed(1)
+        offsets = 0.1 * torch.randn(B.shape[1], Zt.shape[1], generator=gen, dtype=Zt.dtype)
+    loss = CurveLoss(Bt, Dt, Zt, noise_ratio=0.5, offsets=offsets)
     w = torch.as_tensor(EntropyBalancingWeights().fit(X, a).weights_)
     gen = torch.Generator().manual_seed(0)
     draws = [
         float(
             loss.sampled(
                 w,
-                Zt @ torch.randn(Zt.shape[1], 50, generator=gen, dtype=Zt.dtype)
-                + np.sqrt(0.5) * torch.randn(300, 50, generator=gen, dtype=Zt.dtype),
+                torch.randn(Zt.shape[1], 50, generator=gen, dtype=Zt.dtype),
+                np.sqrt(0.5) * torch.randn(300, 50, generator=gen, dtype=Zt.dtype),
             )
         )
         for _ in range(200)
