@@ -28,7 +28,7 @@ import numpy as np
 from scipy import linalg
 
 from ._numerics.ridge import RidgeStats, ridge_fit
-from .outcome_models import ALPHAS, FlexibleOutcomeRegressor
+from .outcome_models import ALPHAS, FlexibleOutcomeRegressor, cross_fit
 
 __all__ = ["DoublyRobustMap", "fit_dr_map"]
 
@@ -125,14 +125,6 @@ def fit_dr_map(
     n_folds: int = DR_FOLDS,
 ) -> DoublyRobustMap:
     """Cross-fit the default outcome model on the real outcome (penalty by GCV in each fold)."""
-    n = a.shape[0]
-    folds = rng.permutation(n) % min(int(n_folds), n)
-    Z = np.column_stack([X, a])
-    models = []
-    residual = np.empty(n)
-    for k in range(int(folds.max()) + 1):
-        train, test = folds != k, folds == k
-        sw = None if sample_weight is None else sample_weight[train]
-        models.append(FlexibleOutcomeRegressor().fit(Z[train], y[train], sample_weight=sw))
-        residual[test] = y[test] - models[-1].predict(Z[test])
-    return DoublyRobustMap(tuple(models), folds, sample_weight, residual, float(signal_variance))
+    folds = rng.permutation(a.shape[0]) % min(int(n_folds), a.shape[0])
+    fit = cross_fit(FlexibleOutcomeRegressor(), X, a, y, folds, np.empty(0), sample_weight=sample_weight)
+    return DoublyRobustMap(fit.models, folds, sample_weight, y - fit.at_observed, float(signal_variance))
