@@ -257,6 +257,24 @@ def report(results: pd.DataFrame, meta: dict[str, Any]) -> str:
                 "",
             ]
         replicates = part.n_bootstrap if "n_bootstrap" in part else pd.Series(0, index=part.index)
+        boot = part[(replicates > 0) & part.n_failed.fillna(0).gt(0)] if "n_failed" in part else part.iloc[:0]
+        if len(boot):
+            dropped = part[replicates > 0].assign(share=lambda f: f.n_failed / f.n_bootstrap)
+            dropped = dropped[dropped.dgp.isin(boot.dgp)]
+            lines += [
+                "### Bootstrap replicates dropped (mean share per fit)",
+                "",
+                "A replicate is dropped where it raises, or where the weights miss the balance that "
+                "they reached on the data; with fewer than 3 left the fit has no band (—).",
+                "",
+                _frame_md(
+                    dropped.pivot_table(index="dgp", columns="stage", values="share", aggfunc="mean").reindex(
+                        columns=stages
+                    ),
+                    "{:.2f}",
+                ),
+                "",
+            ]
         cpu = part.groupby(["stage", replicates.rename("B")]).cpu_s.mean()
         lines += [
             "CPU seconds per fit on one thread, with B bootstrap replicates: "

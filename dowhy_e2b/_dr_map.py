@@ -81,7 +81,7 @@ class DoublyRobustMap:
             gcomp += w[test].sum() * (mean @ coef + intercept)
         return resid, gcomp / w.sum()
 
-    def misfit_scale(self, residuals: np.ndarray) -> float:
+    def misfit_scale(self, residuals: np.ndarray, explaining: np.ndarray | None = None) -> float:
         """Factor (at most 1) on the random functions' residuals ``(n, r)`` (and on their
         g-computation errors) that makes their expected variance the variance those same columns
         explain, out of sample, in the real outcome's residual (in units of ``signal_variance``).
@@ -92,9 +92,14 @@ class DoublyRobustMap:
         cross-validation, measures how much is left: ``var(residual) - GCV error``. When nothing
         is left the weights are trained for variance alone, and balance (the constraints) is
         all they keep from the confounding.
+
+        ``explaining`` (a boolean mask over the columns) restricts the regression to columns
+        that did not see the real outcome: columns fitted to it (E2B's anchors) explain its noise
+        too, in sample, and would overstate what is left.
         """
         w = np.ones(self.residual.size) if self.weights is None else self.weights
-        fit = ridge_fit(RidgeStats.of(residuals, self.residual, w), ALPHAS)
+        Z = residuals if explaining is None else residuals[:, explaining]
+        fit = ridge_fit(RidgeStats.of(Z, self.residual, w), ALPHAS)
         s = w / w.sum()
         var_r = float(s @ (self.residual - s @ self.residual) ** 2)
         explained = max(var_r - fit.score, 0.0) / max(self.signal_variance, 1e-300)

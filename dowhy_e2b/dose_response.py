@@ -60,6 +60,7 @@ from .balance_check import MIN_ESS_FRACTION
 from .diagnostics import balance_table, dose_support
 from .distributed import is_dask
 from .exceptions import (
+    BalanceError,
     BalanceWarning,
     ConstantTreatmentWarning,
     ConvergenceWarning,
@@ -108,9 +109,10 @@ def record_replicates(est: Any, results: list, n_boot: int, stacklevel: int = 2)
     est.n_bootstrap_failed_, est.bootstrap_errors_ = n_boot - len(coefs), dict(errors)
     if est.n_bootstrap_failed_:
         message, count = errors.most_common(1)[0]
+        rest = "the bands rest on the others" if coefs else "there are no bands"
         warnings.warn(
             f"{est.n_bootstrap_failed_} of {n_boot} bootstrap replicates failed and were dropped "
-            f"(most often, {count} times: {message}); the bands rest on the others.",
+            f"(most often, {count} times: {message}); {rest}.",
             ConvergenceWarning,
             stacklevel=stacklevel + 1,
         )
@@ -936,6 +938,33 @@ class _ReplicateSpec:
     doses: np.ndarray | None = None
 
 
+#: Why a replicate is dropped when its balancing misses the balance that the data reached (one
+#: message for all such replicates, so that the warning counts them together).
+REPLICATE_UNBALANCED = (
+    "balance, reached on the data, was not reached on the resample (infeasible on resamples: try "
+    "approximate balance, max_imbalance=0.01 or ridge=1e-3, or fewer covariates or moments)"
+)
+
+
+def strict_replicate(weighter: Any) -> Any | None:
+    """An unfitted clone of ``weighter`` that raises :class:`~dowhy_e2b.exceptions.BalanceError`
+    where balance fails, if ``weighter`` can refuse unbalanced weights (``on_failure``) and reached
+    balance on the data; ``None`` otherwise."""
+    if weighter.get_params(deep=False).get("on_failure") == "warn" and getattr(weighter, "converged_", False):
+        return clone(weighter).set_params(on_failure="raise")
+    return None
+
+
+@contextlib.contextmanager
+def replicate_balance() -> Iterator[None]:
+    """Re-raise a replicate's :class:`~dowhy_e2b.exceptions.BalanceError` as
+    :data:`REPLICATE_UNBALANCED`."""
+    try:
+        yield
+    except BalanceError as err:
+        raise BalanceError(REPLICATE_UNBALANCED) from err
+
+
 def _replicate_weights(
     weighter: Any, X: np.ndarray, a: np.ndarray, y: np.ndarray, s: np.ndarray
 ) -> np.ndarray:
@@ -944,11 +973,20 @@ def _replicate_weights(
     A weighter that trains a model and can continue training (scikit-learn's ``warm_start``, as
     :class:`~dowhy_e2b.E2BWeights`) is retrained on the replicate from its fitted state, for at most
     :data:`BOOTSTRAP_TRAINING_STEPS` steps: the bands then include the variability of training.
-    Others re-estimate their weights on the replicate (``weights_for``).
+    Others re-estimate their weights on the replicate (``weights_for``). A weighter that can refuse
+    unbalanced weights (``on_failure``) and reached balance on the data must reach it on the
+    replicate too: a replicate where balance is infeasible raises
+    :class:`~dowhy_e2b.exceptions.BalanceError` and is dropped and counted, instead of entering the
+    bands with weights on a handful of units.
     """
     params = weighter.get_params(deep=False)
     if "warm_start" not in params:
-        return np.asarray(weighter.weights_for(X, a, sample_weight=s), dtype=float)
+        strict = strict_replicate(weighter)
+        if strict is None:
+            return np.asarray(weighter.weights_for(X, a, sample_weight=s), dtype=float)
+        with warnings.catch_warnings(), replicate_balance():
+            warnings.simplefilter("ignore", BalanceWarning)
+            return np.asarray(strict.fit(X, a, sample_weight=s).weights_, dtype=float)
     refit = copy.deepcopy(weighter)
     steps = min(int(params.get("max_steps", BOOTSTRAP_TRAINING_STEPS)), BOOTSTRAP_TRAINING_STEPS)
     extra = {"verbose": False} if "verbose" in params else {}

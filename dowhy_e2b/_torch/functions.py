@@ -87,6 +87,12 @@ class ResponseFamily:
         """All centred columns ``[g, hk]``: their Gaussian combinations are the confounding parts."""
         return np.hstack([self.g, self.hk])
 
+    @property
+    def from_outcome(self) -> np.ndarray:
+        """Boolean mask over :attr:`columns`: the anchors (kind ``"outcome"``), fitted to the real
+        outcome and so carrying its noise."""
+        return np.r_[np.asarray(self.kinds) == "outcome", np.zeros(self.hk.shape[1], dtype=bool)]
+
 
 def _standardise(F: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Columns centred and scaled to unit variance; constant columns dropped. Also returns means/sds."""

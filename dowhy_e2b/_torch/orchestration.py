@@ -20,7 +20,8 @@ Under the doubly robust outcome stage (``outcome_stage="doubly_robust"``) both l
 stage's error instead (:mod:`dowhy_e2b._dr_map`): the random functions' residuals after a
 cross-fitted outcome model (fitted to the real outcome) are smoothed by the weights, and the
 g-computation's error of each function is added as it is; both are scaled to the share of the
-real outcome's residual that such functions explain (what the outcome model leaves to the weights).
+real outcome's residual that such functions explain (what the outcome model leaves to the weights),
+measured without the anchors: fitted to the real outcome, they would explain its noise too.
 
 With ``validation_fraction > 0`` a share of the units is held out instead: the training loss is
 the curve error on the other units (anchors fitted to their outcomes alone), the held-out loss that
@@ -228,7 +229,7 @@ def build_objective(
         columns, offsets = family.columns, None
         if dr is not None:  # the weights smooth residuals; the g-computation's error is fixed
             columns, gcomp = dr.apply(X[rows], a[rows], columns, grid)
-            scale = dr.misfit_scale(columns)
+            scale = dr.misfit_scale(columns, explaining=~family.from_outcome)
             columns, gcomp = scale * columns, scale * gcomp
             offsets = _tensor(np.linalg.lstsq(D_grid, gcomp, rcond=None)[0], device)
         return CurveLoss(

@@ -278,8 +278,12 @@ def fit_curve(
         if isinstance(weighter, E2BWeights):
             fn = balance_with(weighter, data, check=False).weight_function_
         else:
-            weighter = clone(weighter)
-            fit_weights_data(weighter, data, named=True, check=check)
+            from ..dose_response import replicate_balance, strict_replicate
+
+            strict = strict_replicate(weighter)
+            weighter = clone(weighter) if strict is None else strict
+            with replicate_balance():
+                fit_weights_data(weighter, data, named=True, check=check)
             fn = weighter.weight_function_
     elif weighter is not None:
         with warnings.catch_warnings():

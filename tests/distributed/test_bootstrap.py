@@ -3,9 +3,11 @@
 import dask
 import dask.dataframe as dd
 import numpy as np
+import pandas as pd
 import pytest
 
 from dowhy_e2b import AverageDoseResponse, EntropyBalancingWeights
+from dowhy_e2b.exceptions import ConvergenceWarning
 
 from .conftest import COVARIATES, frame
 
@@ -55,3 +57,25 @@ def test_batched_doubly_robust_is_close_to_exact(dr_form):
     sd = e.std(axis=0, ddof=1)
     assert np.mean(np.abs(b - e) / sd) < 0.25
     assert 0.8 < np.mean(b.std(axis=0, ddof=1) / sd) < 1.25
+
+
+def test_exact_replicates_that_miss_the_balance_the_data_reached_fail():
+    # n = 100, 20 covariates: exact balance holds on the data, not on its resamples; as in memory
+    # (and as the batched mode's replicates above its tolerance), such a replicate is dropped and
+    # counted instead of entering the bands with its weights on one unit.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 20))
+    a = 0.5 * X[:, :3].sum(axis=1) + rng.normal(size=100)
+    df = pd.DataFrame(X, columns=[f"x{j}" for j in range(20)]).assign(
+        a=a, y=a + X[:, 0] + rng.normal(size=100)
+    )
+    ddf = dd.from_pandas(df, npartitions=2)
+    with dask.config.set({**SYNC, "dowhy-e2b.bootstrap": "exact"}), pytest.warns(ConvergenceWarning):
+        est = AverageDoseResponse(
+            EntropyBalancingWeights(max_iter=20),  # the point fit takes 7; failing replicates all 20
+            outcome_stage="weighted",
+            n_bootstrap=2,
+            random_state=0,
+        ).fit(ddf[[f"x{j}" for j in range(20)]], ddf["a"], ddf["y"])
+    assert est.weighter_.converged_ and est.n_bootstrap_failed_ == 2
+    assert next(iter(est.bootstrap_errors_)).startswith("BalanceError: balance, reached on the data")

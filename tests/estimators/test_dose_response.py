@@ -301,3 +301,24 @@ def test_bootstrap_can_be_added_later():
         warnings.simplefilter("error")
         adrf.bootstrap(X, a, y, n_bootstrap=25)
     assert adrf.bootstrap_coef_.shape[0] == 25 and adrf.curve_.ci_lower.notna().all()
+
+
+def test_replicates_that_miss_the_balance_the_data_reached_are_dropped():
+    """n = 100 and 20 covariates: exact balance is reached on the data but not on its Poisson
+    resamples (about 63 distinct units for 41 constraints). Such a replicate used to enter the
+    bands with its weights on one unit (bands tens of times wider than the curve); it is now
+    dropped and counted, and with none left there is no band rather than a wrong one."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 20))
+    a = 0.5 * X[:, :3].sum(axis=1) + rng.normal(size=100)
+    y = a + X[:, 0] + rng.normal(size=100)
+    with pytest.warns(
+        ConvergenceWarning, match="of 10 bootstrap replicates failed .*not reached on the resample"
+    ):
+        adrf = AverageDoseResponse(
+            EntropyBalancingWeights(), outcome_stage="weighted", n_bootstrap=10, random_state=0
+        ).fit(X, a, y)
+    assert adrf.weighter_.converged_
+    assert adrf.n_bootstrap_failed_ == 10 and adrf.curve_.ci_lower.isna().all()
+    reason = "BalanceError: balance, reached on the data, was not reached on the resample"
+    assert next(iter(adrf.bootstrap_errors_)).startswith(reason)

@@ -48,3 +48,17 @@ def test_misfit_scale_follows_what_the_outcome_model_misses():
     dr = fit_dr_map(X, a, y, np.random.default_rng(0), signal_variance=1.0)
     resid, _ = dr.apply(X, a, column - column.mean(), np.linspace(-1, 1, 5))
     assert dr.misfit_scale(resid) == 1.0
+
+
+def test_columns_fitted_to_the_outcome_do_not_count_as_misfit():
+    """A column fitted to the real outcome (as E2B's anchors are) carries its noise: in sample it
+    explains the residual even when the outcome model misses nothing. Left out of the regression
+    (``explaining``), the scale is what the other columns explain; it still scales every column."""
+    X, a, y = _data(misfit=0.0)
+    dr = fit_dr_map(X, a, y, np.random.default_rng(0), signal_variance=1.0)
+    noise_fit = dr.residual + 0.1 * np.random.default_rng(3).normal(size=a.size)
+    column = np.tanh(3 * X[:, 0] * X[:, 1] * X[:, 2])
+    resid = np.column_stack([column - column.mean(), noise_fit])
+    from_outcome = np.array([False, True])
+    assert dr.misfit_scale(resid) > 0.5  # the whole residual (variance 0.25) counted as misfit
+    assert dr.misfit_scale(resid, explaining=~from_outcome) < 0.2

@@ -35,6 +35,13 @@ def test_anchors_take_their_share():
     kinds = np.array(family.kinds)
     assert family.g[:, kinds == "outcome"].var(axis=0).sum() == pytest.approx(0.5)
     assert family.g.var(axis=0).sum() == pytest.approx(1.0)
+    # the columns fitted to the outcome are flagged (the doubly robust training leaves them out of
+    # the misfit measure), interactions included in the mask and never flagged
+    mixed = build_family(X, a, B, np.random.default_rng(1), anchors=anchors, anchor_share=0.5)
+    mask = mixed.from_outcome
+    assert mask.shape == (mixed.columns.shape[1],) and mixed.hk.shape[1] > 0
+    np.testing.assert_array_equal(mask[: mixed.g.shape[1]], np.array(mixed.kinds) == "outcome")
+    assert mask.sum() == 2 and not mask[mixed.g.shape[1] :].any()
     with pytest.raises(ValueError, match="unknown function kinds"):
         build_family(X, a, B, np.random.default_rng(1), shares={"wavelets": 1.0})
 
