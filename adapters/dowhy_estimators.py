@@ -76,6 +76,7 @@ PIPELINE_KEYS = (
     "penalty",
     "dose_grid",
     "n_bootstrap",
+    "bootstrap_multipliers",
     "n_jobs",
     "random_state",
     "verbose",
@@ -99,7 +100,8 @@ class DoseResponseEstimator(CausalEstimator):
     Subclasses set :attr:`method_name` and :meth:`_make_weighter`. Parameters of the weighting
     estimator and of the curve (those of :class:`~dowhy_e2b.AverageDoseResponse`:
     ``outcome_stage``, ``outcome_regressor``, ``dr_form``, ``cv``, ``n_knots``, ``penalty``,
-    ``dose_grid``, ``n_bootstrap``, ``n_jobs``, ``random_state``, ``verbose``) are accepted flat in
+    ``dose_grid``, ``n_bootstrap``, ``bootstrap_multipliers``, ``n_jobs``, ``random_state``,
+    ``verbose``) are accepted flat in
     ``method_params`` or inside ``method_params["init_params"]``; a misspelt name raises a
     ``TypeError`` listing the valid ones.
 
@@ -150,7 +152,7 @@ class DoseResponseEstimator(CausalEstimator):
                 f"unknown parameter(s) {unknown} for method '{self.method_name}'.{hint} Valid parameters: "
                 f"{valid} (plus DoWhy's own: {sorted(DOWHY_KEYS)})."
             )
-        # A key both take (E2B's random_state, dose_grid, outcome_model, verbose) goes to both.
+        # A key both take (E2B's random_state, dose_grid, outcome_stage, verbose) goes to both.
         self._weighter_params = {k: v for k, v in params.items() if k in weighter_keys}
         self._pipeline_params = {k: v for k, v in params.items() if k in PIPELINE_KEYS}
         self._init_fit_params = dict(fit_params or {})
@@ -520,8 +522,8 @@ class EntropyBalancingEstimator(DoseResponseEstimator):
 
     Parameters are those of :class:`dowhy_e2b.EntropyBalancingWeights` (``moments``,
     ``treatment_moments``, ``max_imbalance``, ``ridge``, ``tol``, ``max_iter``, ``on_failure``) and
-    of the curve (``dose_grid``, ``n_bootstrap``, ``n_jobs``, ``random_state``, ``verbose``,
-    ``outcome_model``).
+    of the curve (those of :class:`~dowhy_e2b.AverageDoseResponse`, listed in
+    :class:`DoseResponseEstimator`).
     """
 
     method_name = "entropy_balancing"
@@ -562,11 +564,11 @@ class E2BEstimator(DoseResponseEstimator):
     """End-to-End Balancing (``method_name="e2b"``): entropy balancing with learned base weights.
 
     Parameters are those of :class:`dowhy_e2b.E2BWeights` (``moments``, ``ridge``, ``max_steps``,
-    ``device``, ...) and of the curve (``dose_grid``, ``n_bootstrap``, ``n_jobs``,
-    ``random_state``, ``verbose``, ``outcome_model``); ``random_state``, ``dose_grid``,
-    ``outcome_model`` and ``verbose`` apply to both. Every ``fit`` (refuters included) trains a
-    fresh network; the bootstrap bands reuse the trained network and re-solve the balancing on
-    each resample.
+    ``device``, ``outcome_model``, ...) and of the curve (those of
+    :class:`~dowhy_e2b.AverageDoseResponse`, listed in :class:`DoseResponseEstimator`);
+    ``random_state``, ``dose_grid``, ``outcome_stage`` and ``verbose`` apply to both. Every ``fit`` (refuters
+    included) trains a fresh network; each bootstrap replicate retrains it, warm-started from the
+    point fit (at most 100 steps).
     """
 
     method_name = "e2b"

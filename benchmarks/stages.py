@@ -40,7 +40,7 @@ from .dgps import CURVE_DGPS, DEVELOPMENT_DGPS, VALIDATION_DGPS, BenchData, make
 from .measure import limited_threads, machine_info, package_versions
 from .report import _md_table
 
-__all__ = ["STAGES", "main", "run_stages"]
+__all__ = ["STAGES", "main", "merge_rows", "run_stages"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,20 +62,38 @@ def _data(dgp: str, n: int, seed: int) -> BenchData:
 
 
 def _weighter(name: str, seed: int) -> Any:
+    """``eb1``, ``eb2``, ``eb3`` (entropy balancing, moments 1-3) or ``e2b``, with parameters after a
+    colon: ``eb1:max_imbalance=0.01,max_iter=500``."""
     from dowhy_e2b import E2BWeights, EntropyBalancingWeights
 
-    if name.startswith("eb"):
-        return EntropyBalancingWeights(moments=int(name[2:]))
-    if name == "e2b":
-        return E2BWeights(random_state=seed)
-    raise ValueError(f"unknown weighter {name!r}; use eb1, eb2, eb3 or e2b.")
+    base, _, spec = name.partition(":")
+    params = {
+        k: float(v) if "." in v or "e" in v else int(v)
+        for k, v in (p.split("=") for p in spec.split(",") if p)
+    }
+    if base in ("eb1", "eb2", "eb3"):
+        return EntropyBalancingWeights(moments=int(base[2:]), **params)
+    if base == "e2b":
+        return E2BWeights(random_state=seed, **params)
+    raise ValueError(
+        f"unknown weighter {name!r}; use eb1, eb2, eb3 or e2b, optionally with ':name=value,...'."
+    )
 
 
-def _run_one(dgp: str, n: int, seed: int, weighter: str, stage: str, n_bootstrap: int) -> dict[str, Any]:
+def _run_one(
+    dgp: str, n: int, seed: int, weighter: str, stage: str, n_bootstrap: int, multipliers: str = "poisson"
+) -> dict[str, Any]:
     from dowhy_e2b import AverageDoseResponse
 
     bench = _data(dgp, n, seed)
-    row: dict[str, Any] = {"dgp": dgp, "n": n, "seed": seed, "weighter": weighter, "stage": stage}
+    row: dict[str, Any] = {
+        "dgp": dgp,
+        "n": n,
+        "seed": seed,
+        "weighter": weighter,
+        "stage": stage,
+        "multipliers": multipliers,
+    }
     with limited_threads(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.process_time()
@@ -84,6 +102,7 @@ def _run_one(dgp: str, n: int, seed: int, weighter: str, stage: str, n_bootstrap
                 _weighter(weighter, seed),
                 dose_grid=bench.grid,
                 n_bootstrap=n_bootstrap,
+                bootstrap_multipliers=multipliers,
                 random_state=seed,
                 **STAGES[stage],
             ).fit(bench.X, bench.a, bench.y)
@@ -118,10 +137,17 @@ def run_stages(
     jobs: int,
     out: Path,
     stages: list[str] | None = None,
+    multipliers: str = "poisson",
 ) -> pd.DataFrame:
     """Run every (process, seed, weighter, stage); rows are appended to ``out`` as they finish."""
     stages = list(STAGES) if stages is None else stages
-    tasks = [(d, n, s, w, st, n_bootstrap) for d in dgps for s in seeds for w in weighters for st in stages]
+    tasks = [
+        (d, n, s, w, st, n_bootstrap, multipliers)
+        for d in dgps
+        for s in seeds
+        for w in weighters
+        for st in stages
+    ]
     rows: list[dict[str, Any]] = []
     done = Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(_run_one)(*t) for t in tasks)
     for row in done:
@@ -150,9 +176,62 @@ def _mean_se(values: pd.Series) -> str:
     return f"{v.mean():.3f} ± {se:.3f}"
 
 
+def _multipliers_table(ok: pd.DataFrame) -> list[str]:
+    """The default stage's bands under both bootstrap multipliers, on the seeds run with both."""
+    lines: list[str] = []
+    part = ok[(ok.stage == DEFAULT_STAGE) & ok.n_failed.notna()].assign(
+        dropped=lambda f: f.n_failed / f.n_bootstrap
+    )
+    for weighter, rows in part.groupby("weighter", sort=False):
+        kinds = sorted(rows.multipliers.unique())
+        if len(kinds) < 2:
+            continue
+        paired = rows.pivot_table(
+            index=["dgp", "seed"],
+            columns="multipliers",
+            values=["coverage", "coverage_all", "band_width", "dropped"],
+            aggfunc="first",
+        )
+        paired = paired[paired["dropped"].notna().all(axis=1)]  # seeds run with both
+        if paired.empty:
+            continue
+        mean = paired.groupby(level="dgp").mean()
+        seeds = paired.groupby(level="dgp").size()
+        header = ["process", "seeds"] + [
+            f"{m} ({k})" for m in ("pointwise", "whole curve", "width", "dropped") for k in kinds
+        ]
+        body = [
+            [
+                dgp,
+                str(seeds[dgp]),
+                *(
+                    _cell(float(mean.loc[dgp, (metric, k)]), "{:.2f}" if metric != "band_width" else "{:.3f}")
+                    for metric in ("coverage", "coverage_all", "band_width", "dropped")
+                    for k in kinds
+                ),
+            ]
+            for dgp in mean.index
+        ]
+        lines += [
+            f"## Bootstrap multipliers compared: `{weighter}`, `{DEFAULT_STAGE}`",
+            "",
+            "The same fits (same process, seed and curve) bootstrapped with Poisson(1) counts (the "
+            "classical bootstrap: a resample without about 37% of the units) and with Exponential(1) "
+            "weights (the Bayesian bootstrap: every unit stays in every replicate). Means over the seeds "
+            "run with both: share of grid points inside the pointwise 95% band, share of seeds whose "
+            "whole curve lies inside the simultaneous band, the pointwise band's mean width, and the "
+            "share of replicates dropped (balance reached on the data but not on the replicate); a "
+            "fit with fewer than 3 replicates left has no band and no coverage (—).",
+            "",
+            _md_table(header, body),
+            "",
+        ]
+    return lines
+
+
 def _weights_table(ok: pd.DataFrame) -> list[str]:
     """E2B's RMSE relative to the best entropy balancing, per stage and process (when both ran)."""
-    eb = [w for w in ok.weighter.unique() if str(w).startswith("eb")]
+    eb = [w for w in ok.weighter.unique() if w in ("eb1", "eb2", "eb3")]  # at their defaults
     if "e2b" not in set(ok.weighter) or not eb:
         return []
     # Paired: only the seeds on which E2B and every entropy balancing ran with that stage.
@@ -200,8 +279,9 @@ def report(results: pd.DataFrame, meta: dict[str, Any]) -> str:
         "",
         "Generated by `benchmarks/stages.py`; every number comes from `outcome_stages.csv` beside this page.",
         "",
-        "Commands (each adds its rows; of two fits of the same process, seed, weighter and stage the one",
-        "with more bootstrap replicates is kept):",
+        "Commands (each adds its rows; of two fits of the same process, seed, weighter, stage and",
+        "bootstrap multipliers the later one is kept, except that a fit without bootstrap does not",
+        "replace one with it):",
         "",
         *(f"- `{command}`" for command in meta.get("commands", [])),
         "",
@@ -212,9 +292,9 @@ def report(results: pd.DataFrame, meta: dict[str, Any]) -> str:
         + f". The default is `{DEFAULT_STAGE}`; `{REFERENCE}` is the 0.1 release's stage.",
         "",
     ]
-    for weighter, part in ok.groupby("weighter", sort=False):
+    for (weighter, multipliers), part in ok.groupby(["weighter", "multipliers"], sort=False):
         stages = [k for k in STAGES if k in set(part.stage)]
-        lines += [f"## Weights: `{weighter}`", ""]
+        lines += [f"## Weights: `{weighter}`; bootstrap multipliers: {multipliers}", ""]
         for metric, title in (
             ("rmse", "RMSE of the curve (mean ± s.e. over seeds)"),
             ("coverage", "Pointwise 95% band: share of grid points covered (target ≥ 0.90)"),
@@ -257,10 +337,9 @@ def report(results: pd.DataFrame, meta: dict[str, Any]) -> str:
                 "",
             ]
         replicates = part.n_bootstrap if "n_bootstrap" in part else pd.Series(0, index=part.index)
-        boot = part[(replicates > 0) & part.n_failed.fillna(0).gt(0)] if "n_failed" in part else part.iloc[:0]
-        if len(boot):
-            dropped = part[replicates > 0].assign(share=lambda f: f.n_failed / f.n_bootstrap)
-            dropped = dropped[dropped.dgp.isin(boot.dgp)]
+        dropped = part[replicates > 0].assign(share=lambda f: f.n_failed.fillna(0) / f.n_bootstrap)
+        dropped = dropped[dropped.groupby("dgp").share.transform("max") > 0]  # processes with a drop
+        if len(dropped):
             lines += [
                 "### Bootstrap replicates dropped (mean share per fit)",
                 "",
@@ -282,6 +361,7 @@ def report(results: pd.DataFrame, meta: dict[str, Any]) -> str:
             + ".",
             "",
         ]
+    lines += _multipliers_table(ok)
     lines += _weights_table(ok)
     failed = results.iloc[:0] if errors is None else results[errors != ""]
     if len(failed):
@@ -289,7 +369,24 @@ def report(results: pd.DataFrame, meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-KEYS = ["dgp", "n", "seed", "weighter", "stage"]
+KEYS = ["dgp", "n", "seed", "weighter", "stage", "multipliers"]
+
+
+def merge_rows(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``old`` and ``new`` rows, one per fit (:data:`KEYS`): the newer run's, since the code may have
+    changed, except that a fit without bootstrap replicates does not replace one with them (the
+    curve does not depend on the bootstrap; the coverage would be lost)."""
+    both = pd.concat([old, new], ignore_index=True)
+    both = both.sort_values("n_bootstrap", key=lambda b: b > 0, kind="stable")
+    return both.drop_duplicates(KEYS, keep="last").sort_index()
+
+
+def _read(csv: Path) -> pd.DataFrame:
+    """The CSV; rows from before the multipliers were recorded used Poisson ones."""
+    frame = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+    if "multipliers" not in frame:
+        frame["multipliers"] = "poisson"
+    return frame.fillna({"multipliers": "poisson"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,14 +398,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weighters", nargs="+", default=["eb1"], help="eb1, eb2, eb3, e2b")
     parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=list(STAGES))
     parser.add_argument("--n-bootstrap", type=int, default=200)
+    parser.add_argument(
+        "--multipliers",
+        default="poisson",
+        choices=["poisson", "exponential"],
+        help="the bootstrap's multipliers (AverageDoseResponse's bootstrap_multipliers)",
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default=str(REPO / "docs"))
     parser.add_argument(
         "--append",
         action="store_true",
-        help="add this run's rows to the CSV already in --out (of two rows with the same process, n, "
-        "seed, weighter and stage, the one with more bootstrap replicates stays) and its command to "
-        "the page's list",
+        help="add this run's rows to the CSV already in --out (see merge_rows) and its command to the "
+        "page's list",
     )
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
@@ -328,15 +430,11 @@ def main(argv: list[str] | None = None) -> int:
             args.jobs,
             partial,
             args.stages,
+            args.multipliers,
         ).assign(n_bootstrap=args.n_bootstrap)
         command = "python -m benchmarks.stages " + shlex.join(sys.argv[1:] if argv is None else argv)
         if args.append and csv.exists():
-            old = pd.read_csv(csv, keep_default_na=False, na_values=[""])
-            both = pd.concat([old, new], ignore_index=True)
-            # A fit's curve does not depend on its bootstrap: of two runs of the same fit, keep the
-            # one with more replicates (its coverage), the later one among equals.
-            both = both.sort_values("n_bootstrap", kind="stable")
-            new = both.drop_duplicates(KEYS, keep="last").sort_index()
+            new = merge_rows(_read(csv), new)
             meta["commands"].append(command)
         else:
             meta["commands"] = [command]
@@ -346,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         meta["machine"] = ", ".join(f"{k} {v}" for k, v in info.items())
         meta["versions"] = ", ".join(f"{k} {v}" for k, v in package_versions().items())
         meta_path.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-    results = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+    results = _read(csv)
     (out / "outcome_stages.md").write_text(report(results, meta))
     return 0
 

@@ -20,7 +20,7 @@ from .balance_check import check_balance
 from .distributed import is_dask
 from .exceptions import BalanceWarning, EmptyDataError
 
-__all__ = ["BaseWeights"]
+__all__ = ["BaseWeights", "strict_clone"]
 
 
 class BaseWeights(BaseEstimator):
@@ -106,7 +106,7 @@ class BaseWeights(BaseEstimator):
     def _fit_weights(self, X: np.ndarray, a: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
         raise NotImplementedError
 
-    def weights_for(self, X: Any, a: Any, sample_weight: Any = None) -> np.ndarray:
+    def weights_for(self, X: Any, a: Any, sample_weight: Any = None, strict: bool = False) -> np.ndarray:
         """Balancing weights for another sample, e.g. a bootstrap resample.
 
         Reuses what ``fit`` learned that is expensive to learn; for this estimator that is
@@ -114,20 +114,40 @@ class BaseWeights(BaseEstimator):
         is not changed. The balance of a resample is not checked (no
         :class:`~dowhy_e2b.exceptions.BalanceWarning`): ``fit`` checked the weights that are used.
 
+        Parameters
+        ----------
+        X, a, sample_weight
+            The other sample.
+        strict : bool, default=False
+            Refuse weights that miss the balance ``fit`` reached: where this estimator can refuse
+            unbalanced weights (``on_failure``) and converged on its data, a sample where it does
+            not converge raises :class:`~dowhy_e2b.exceptions.BalanceError` (see
+            :func:`strict_clone`).
+
         Returns
         -------
         ndarray of shape (n_samples,)
             Weights with mean 1.
         """
         check_is_fitted(self, "weights_")
+        refit = (strict_clone(self) if strict else None) or clone(self)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BalanceWarning)
-            return clone(self).fit(X, a, sample_weight=sample_weight).weights_
+            return refit.fit(X, a, sample_weight=sample_weight).weights_
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
+
+
+def strict_clone(weighter: Any) -> Any | None:
+    """An unfitted clone of ``weighter`` that raises :class:`~dowhy_e2b.exceptions.BalanceError`
+    where balance fails, if ``weighter`` can refuse unbalanced weights (``on_failure``) and reached
+    balance on its data; ``None`` otherwise."""
+    if weighter.get_params(deep=False).get("on_failure") == "warn" and getattr(weighter, "converged_", False):
+        return clone(weighter).set_params(on_failure="raise")
+    return None
 
 
 def normalise_weights(w: np.ndarray) -> np.ndarray:

@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 
 from ._base import normalise_weights
 from ._numerics import effective_sample_size
-from ._numerics.counters import row_folds, row_poisson
+from ._numerics.counters import MULTIPLIERS, row_folds, row_multipliers
 from ._numerics.inference import DoseResponseTest, dose_response_test, normal_band, simultaneous_band
 from ._numerics.splines import CRITERIA, SplineBasis, fit_penalised, make_spline_basis, smoother_stats
 from ._validation import (
@@ -357,6 +357,15 @@ class AverageDoseResponse(BaseEstimator):
         range are allowed, with an :class:`~dowhy_e2b.exceptions.ExtrapolationWarning`).
     n_bootstrap : int, default=200
         Bootstrap replicates for the bands and tests (0 disables them).
+    bootstrap_multipliers : {"poisson", "exponential"}, default="poisson"
+        How a replicate weights the units. ``"poisson"``: Poisson(1) counts, the classical
+        bootstrap (a resample that leaves out about 37% of the units). ``"exponential"``:
+        Exponential(1) weights, Rubin's Bayesian bootstrap: every unit stays in every replicate,
+        so exact balance with many covariates, barely feasible on the data, is lost on fewer
+        replicates. Both have mean 1 and variance 1, but in the outcome-stage benchmark the
+        exponential bands were narrower and never covered more of the grid: pointwise 0.84-0.98
+        against 0.89-0.99 (default stage, 11 processes with up to 40 covariates), and 0.77 against
+        0.93 with 100 sparse covariates; hence the default.
     confidence_level : float, default=0.95
         Level of the bands.
     n_jobs : int, optional
@@ -447,6 +456,7 @@ class AverageDoseResponse(BaseEstimator):
         penalty: str | float = "loo",
         dose_grid: int | Any = 50,
         n_bootstrap: int = 200,
+        bootstrap_multipliers: str = "poisson",
         confidence_level: float = 0.95,
         n_jobs: int | None = None,
         random_state: Any = None,
@@ -461,6 +471,7 @@ class AverageDoseResponse(BaseEstimator):
         self.penalty = penalty
         self.dose_grid = dose_grid
         self.n_bootstrap = n_bootstrap
+        self.bootstrap_multipliers = bootstrap_multipliers
         self.confidence_level = confidence_level
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -478,6 +489,11 @@ class AverageDoseResponse(BaseEstimator):
         check_scalar(self.n_knots, "n_knots", Integral, min_val=2)
         _check_penalty(self.penalty)
         check_scalar(self.n_bootstrap, "n_bootstrap", Integral, min_val=0)
+        if self.bootstrap_multipliers not in MULTIPLIERS:
+            raise ValueError(
+                f"bootstrap_multipliers must be one of {list(MULTIPLIERS)}, "
+                f"got {self.bootstrap_multipliers!r}."
+            )
         check_scalar(
             self.confidence_level,
             "confidence_level",
@@ -678,6 +694,7 @@ class AverageDoseResponse(BaseEstimator):
             smoother=self._make_smoother(knots=self.smoother_.knots_),
             folds=None if self.outcome_fit_ is None else self.outcome_fit_.folds,
             doses=None if self.outcome_fit_ is None else self.outcome_fit_.doses,
+            multipliers=self.bootstrap_multipliers,
         )
         jobs = (delayed(_bootstrap_replicate)(spec, X, a, y, s, int(seed)) for seed in seeds)
         with quiet_replicates():
@@ -936,23 +953,16 @@ class _ReplicateSpec:
     regressor: Any = None
     folds: np.ndarray | None = None
     doses: np.ndarray | None = None
+    multipliers: str = "poisson"
 
 
 #: Why a replicate is dropped when its balancing misses the balance that the data reached (one
 #: message for all such replicates, so that the warning counts them together).
 REPLICATE_UNBALANCED = (
-    "balance, reached on the data, was not reached on the resample (infeasible on resamples: try "
-    "approximate balance, max_imbalance=0.01 or ridge=1e-3, or fewer covariates or moments)"
+    "balance, reached on the data, was not reached on the replicate (balance that is barely "
+    "feasible: try approximate balance, max_imbalance=0.01 or ridge=1e-3, or fewer covariates or "
+    "moments)"
 )
-
-
-def strict_replicate(weighter: Any) -> Any | None:
-    """An unfitted clone of ``weighter`` that raises :class:`~dowhy_e2b.exceptions.BalanceError`
-    where balance fails, if ``weighter`` can refuse unbalanced weights (``on_failure``) and reached
-    balance on the data; ``None`` otherwise."""
-    if weighter.get_params(deep=False).get("on_failure") == "warn" and getattr(weighter, "converged_", False):
-        return clone(weighter).set_params(on_failure="raise")
-    return None
 
 
 @contextlib.contextmanager
@@ -981,12 +991,8 @@ def _replicate_weights(
     """
     params = weighter.get_params(deep=False)
     if "warm_start" not in params:
-        strict = strict_replicate(weighter)
-        if strict is None:
-            return np.asarray(weighter.weights_for(X, a, sample_weight=s), dtype=float)
-        with warnings.catch_warnings(), replicate_balance():
-            warnings.simplefilter("ignore", BalanceWarning)
-            return np.asarray(strict.fit(X, a, sample_weight=s).weights_, dtype=float)
+        with replicate_balance():
+            return np.asarray(weighter.weights_for(X, a, sample_weight=s, strict=True), dtype=float)
     refit = copy.deepcopy(weighter)
     steps = min(int(params.get("max_steps", BOOTSTRAP_TRAINING_STEPS)), BOOTSTRAP_TRAINING_STEPS)
     extra = {"verbose": False} if "verbose" in params else {}
@@ -999,9 +1005,10 @@ def _bootstrap_replicate(
 ) -> np.ndarray | str:
     """Curve coefficients on one bootstrap resample, or the error message if it failed.
 
-    A Poisson bootstrap: every unit gets a Poisson(1) count drawn from ``(seed, its row index)``
-    (the same whatever the chunking of the data), used as frequency weights on the units drawn at
-    least once (equivalent to duplicated rows for every estimator here); each unit keeps its fold.
+    Every unit gets a multiplier (Exponential(1) or Poisson(1), ``spec.multipliers``) drawn from
+    ``(seed, its row index)`` (the same whatever the chunking of the data), used as sample weights
+    on the units with a positive one (Poisson counts are equivalent to duplicated rows for every
+    estimator here); each unit keeps its fold.
     """
     with threadpool_limits(limits=1):  # small matrices: BLAS threads only contend
         return _replicate_coef(spec, X, a, y, s, seed)
@@ -1010,7 +1017,7 @@ def _bootstrap_replicate(
 def _replicate_coef(
     spec: _ReplicateSpec, X: np.ndarray, a: np.ndarray, y: np.ndarray, s: np.ndarray, seed: int
 ) -> np.ndarray | str:
-    counts = row_poisson(seed, 0, a.size)
+    counts = row_multipliers(spec.multipliers, seed, 0, a.size)
     rows = np.flatnonzero(counts)
     s_b = s[rows] * counts[rows]
     s_b = s_b * (s_b.size / s_b.sum())

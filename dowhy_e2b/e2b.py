@@ -611,14 +611,16 @@ class E2BWeights(BaseWeights):
             warnings.warn(msg, ConvergenceWarning, stacklevel=4)
         return chosen.weights
 
-    def weights_for(self, X: Any, a: Any, sample_weight: Any = None) -> np.ndarray:
+    def weights_for(self, X: Any, a: Any, sample_weight: Any = None, strict: bool = False) -> np.ndarray:
         """Weights for another sample (e.g. a bootstrap resample) with the trained base-weight model.
 
         The network is not retrained: its base weights are evaluated on ``(X, a)`` and the
         balancing problem is solved there with ``final_ridge_``, which treats the learned base
         weights as fixed (the Dask bootstrap does this). The in-memory bootstrap of
         :class:`~dowhy_e2b.AverageDoseResponse` retrains instead, cheaply:
-        ``set_params(warm_start=True, max_steps=k)`` and ``fit``.
+        ``set_params(warm_start=True, max_steps=k)`` and ``fit``. With ``strict``, a sample where
+        the balance that ``fit`` reached fails raises :class:`~dowhy_e2b.exceptions.BalanceError`
+        (as ``on_failure="raise"``).
         """
         check_is_fitted(self, "models_")
         X = np.asarray(X, dtype=float)
@@ -633,7 +635,7 @@ class E2BWeights(BaseWeights):
             msg = balance_failure_message(
                 "E2B", result.max_imbalance, 1e-6, result.effective_sample_size, a.shape[0]
             )
-            if self.on_failure == "raise":
+            if self.on_failure == "raise" or (strict and getattr(self, "converged_", False)):
                 raise BalanceError(msg)
             warnings.warn(msg, ConvergenceWarning, stacklevel=2)
         return result.weights

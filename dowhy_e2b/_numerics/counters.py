@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["folds_at", "row_folds", "row_poisson", "row_uniforms", "uniforms_at"]
+__all__ = [
+    "MULTIPLIERS",
+    "folds_at",
+    "row_exponential",
+    "row_folds",
+    "row_multipliers",
+    "row_poisson",
+    "row_uniforms",
+    "uniforms_at",
+]
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -61,3 +70,28 @@ def row_poisson(seed: int, start: int, stop: int, stream: int = 0) -> np.ndarray
     (each replicate a ``stream``), the same whatever the chunking."""
     u = row_uniforms(seed, start, stop, stream)
     return np.searchsorted(_POISSON1_CDF, u, side="right").astype(np.int64)
+
+
+def row_exponential(seed: int, start: int, stop: int, stream: int = 0) -> np.ndarray:
+    """Exponential(1) multipliers for the rows ``start..stop-1``: once normalised to mean 1 they are
+    Rubin's (1981) Bayesian bootstrap weights (Dirichlet(1, ..., 1) times n)."""
+    return -np.log1p(-row_uniforms(seed, start, stop, stream))
+
+
+#: The bootstrap's multipliers (see :func:`row_multipliers`).
+MULTIPLIERS = ("poisson", "exponential")
+
+
+def row_multipliers(kind: str, seed: int, start: int, stop: int, stream: int = 0) -> np.ndarray:
+    """A bootstrap replicate's multipliers of the rows ``start..stop-1``, as floats.
+
+    ``"poisson"``: Poisson(1) counts, the classical bootstrap (a resample drawn with replacement,
+    about 37% of the units left out). ``"exponential"``: Exponential(1) weights, the Bayesian
+    bootstrap; every unit keeps a positive weight (the weights' support does not change). Both have
+    mean 1 and variance 1.
+    """
+    if kind == "exponential":
+        return row_exponential(seed, start, stop, stream)
+    if kind == "poisson":
+        return row_poisson(seed, start, stop, stream).astype(float)
+    raise ValueError(f"multipliers must be one of {list(MULTIPLIERS)}, got {kind!r}.")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._numerics.counters import row_poisson
+from .._numerics.counters import row_multipliers
 from .._validation import FEW_DISTINCT_VALUES, MAX_LEVELS, NEAR_BINARY_SHARE
 from ..exceptions import (
     ColumnTypeError,
@@ -195,15 +195,17 @@ class ChunkedData:
     def starts(self) -> np.ndarray:
         return np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(int)
 
-    def resampled(self, seed: int, scale: float = 1.0) -> ChunkedData:
-        """The rows drawn at least once by the Poisson bootstrap replicate ``seed``, their counts
-        times ``scale`` multiplying their sample weights (no copy of the data is built: each chunk
-        keeps its own rows)."""
+    def resampled(self, seed: int, kind: str = "poisson", scale: float = 1.0) -> ChunkedData:
+        """The rows with a positive multiplier in the bootstrap replicate ``seed`` (``kind``: see
+        :func:`~dowhy_e2b._numerics.counters.row_multipliers`), their multipliers times ``scale``
+        multiplying their sample weights (no copy of the data is built: each chunk keeps its own
+        rows)."""
         import dask
 
-        take = dask.delayed(_poisson_rows, pure=True)
+        take = dask.delayed(_resampled_rows, pure=True)
         parts = [
-            take(p, int(st), int(seed), float(scale)) for p, st in zip(self.parts, self.starts, strict=True)
+            take(p, int(st), int(seed), kind, float(scale))
+            for p, st in zip(self.parts, self.starts, strict=True)
         ]
         return ChunkedData(
             parts, self.names, self.frame_names, self.encoder, has_y=self.has_y, has_weights=True
@@ -287,10 +289,10 @@ class _Extremes:
         return _Extremes(min(self.lo, other.lo), max(self.hi, other.hi))
 
 
-def _poisson_rows(chunk: tuple, start: int, seed: int, scale: float) -> tuple:
+def _resampled_rows(chunk: tuple, start: int, seed: int, kind: str, scale: float) -> tuple:
     X, a, y, s, rows = chunk
     rows = np.arange(start, start + a.size) if rows is None else rows
-    counts = row_poisson(seed, start, start + a.size)
+    counts = row_multipliers(kind, seed, start, start + a.size)
     keep = counts > 0
     s_b = counts[keep] * scale * (1.0 if s is None else s[keep])
     return X[keep], a[keep], None if y is None else y[keep], s_b, rows[keep]

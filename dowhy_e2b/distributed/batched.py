@@ -1,7 +1,7 @@
 r"""The batched bootstrap: every replicate in the same few passes (see :mod:`.bootstrap`).
 
-Per chunk, the replicates' Poisson multipliers form a matrix :math:`c` (rows × replicates) and every
-statistic is computed for all columns at once:
+Per chunk, the replicates' multipliers (Poisson or Exponential) form a matrix :math:`c`
+(rows × replicates) and every statistic is computed for all columns at once:
 
 1. setup: each replicate's rows and weight sum, its balance targets (weighted means of the point
    fit's balancing features), the point fit's dual Hessian, and the replicate-weighted
@@ -82,6 +82,7 @@ class _Plan:
     spec: Any  # CurveSpec of the point fit
     entropy: dict | None  # fmap, keep, lam, log_base of entropy balancing
     x0: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # point ridge coefficients, (K, p + 1)
+    kind: str = "poisson"  # the multipliers: AverageDoseResponse's bootstrap_multipliers
 
     def folds(self, chunk: tuple, start: int) -> np.ndarray:
         from .._numerics.counters import folds_at
@@ -99,7 +100,7 @@ class _Plan:
         """:math:`D_k^\top \\mathrm{diag}(s c_b) D_k p_{kb}` over the rows outside fold ``k``, for every
         model ``k`` and replicate ``b`` (``P``: (K, p + 1, B))."""
         X, a, _, s = chunk[:4]
-        c = multipliers(self.seeds, start, a.size)
+        c = multipliers(self.seeds, start, a.size, self.kind)
         sc = c if s is None else c * s[:, None]
         folds = self.folds(chunk, start)
         out = np.zeros_like(P)
@@ -110,7 +111,7 @@ class _Plan:
 
     def setup(self, chunk: tuple, start: int) -> dict:
         X, a, _, s = chunk[:4]
-        c = multipliers(self.seeds, start, a.size)
+        c = multipliers(self.seeds, start, a.size, self.kind)
         sc = c if s is None else c * s[:, None]
         out: dict = {"n": (c > 0).sum(axis=0).astype(float), "sc": sc.sum(axis=0)}
         if self.entropy is not None:
@@ -137,7 +138,7 @@ class _Plan:
     def log_p(self, chunk: tuple, start: int, Lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Unnormalised log weights of every replicate (rows × replicates) and the features."""
         X, a, _, s = chunk[:4]
-        c = multipliers(self.seeds, start, a.size)
+        c = multipliers(self.seeds, start, a.size, self.kind)
         with np.errstate(divide="ignore"):
             log_c = np.log(c)
             base = np.zeros(a.size) if s is None else np.log(s)
@@ -159,7 +160,7 @@ class _Plan:
         spec = self.spec
         Z, _ = self.log_p(chunk, start, state["Lam"])
         W = np.exp(Z - state["lse"]) * state["n"]  # weights with mean 1 over each replicate's rows
-        c = multipliers(self.seeds, start, a.size)
+        c = multipliers(self.seeds, start, a.size, self.kind)
         sc = c if s is None else c * s[:, None]
         design = _design(spec.basis, a)
         if spec.stage == "weighted" or not spec.models:
@@ -208,7 +209,7 @@ def batched_replicates(est: Any, data: Any, curve: Any, seeds: np.ndarray) -> li
     x0 = np.zeros((0, 0))
     if curve.spec.models:
         x0 = np.stack([np.concatenate([[m.intercept_], m.coef_]) for m in curve.spec.models])
-    plan = _Plan(np.asarray(seeds), curve.spec, entropy, x0)
+    plan = _Plan(np.asarray(seeds), curve.spec, entropy, x0, est.bootstrap_multipliers)
     setup = data.run(_call, plan, "setup")
     B = len(seeds)
     n_b, sc = setup["n"], setup["sc"]

@@ -1,7 +1,8 @@
 r"""Bootstrap replicates of the chunked dose-response pipeline.
 
-Both modes draw each replicate's Poisson(1) multipliers from ``(replicate seed, global row index)``
-(:func:`~dowhy_e2b._numerics.counters.row_poisson`), chunk by chunk, so no resampled copy of the data
+Both modes draw each replicate's multipliers (``bootstrap_multipliers``: Exponential(1) or
+Poisson(1)) from ``(replicate seed, global row index)``
+(:func:`~dowhy_e2b._numerics.counters.row_multipliers`), chunk by chunk, so no resampled copy of the data
 is ever built and the replicates do not depend on the chunking; the replicate seeds come from
 ``random_state`` as in memory.
 
@@ -39,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from .._numerics.counters import row_poisson
+from .._numerics.counters import row_multipliers
 from . import option
 
 __all__ = ["chunked_bootstrap"]
@@ -91,7 +92,7 @@ def _exact_replicate(est: Any, data: Any, curve: Any, seed: int) -> np.ndarray |
     """One replicate: the pipeline on the rows drawn, as the in-memory ``_replicate_coef``."""
     from .dose_response import fit_curve, plan_knots
 
-    view = data.resampled(seed)
+    view = data.resampled(seed, est.bootstrap_multipliers)
     try:
         scan = view.scan()
         view = view.normalised(scan["weight_sum"])
@@ -130,6 +131,6 @@ def curve_knots(est: Any) -> tuple[float, float, np.ndarray]:
     return float(knots[0]), float(knots[-1]), knots[1:-1]
 
 
-def multipliers(seeds: np.ndarray, start: int, m: int) -> np.ndarray:
-    """Poisson(1) multipliers of the rows ``start..start+m-1``, one column per replicate seed."""
-    return np.column_stack([row_poisson(int(seed), start, start + m) for seed in seeds]).astype(float)
+def multipliers(seeds: np.ndarray, start: int, m: int, kind: str) -> np.ndarray:
+    """The multipliers (``kind``) of the rows ``start..start+m-1``, one column per replicate seed."""
+    return np.column_stack([row_multipliers(kind, int(seed), start, start + m) for seed in seeds])

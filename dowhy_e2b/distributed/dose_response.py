@@ -278,9 +278,10 @@ def fit_curve(
         if isinstance(weighter, E2BWeights):
             fn = balance_with(weighter, data, check=False).weight_function_
         else:
-            from ..dose_response import replicate_balance, strict_replicate
+            from .._base import strict_clone
+            from ..dose_response import replicate_balance
 
-            strict = strict_replicate(weighter)
+            strict = strict_clone(weighter)
             weighter = clone(weighter) if strict is None else strict
             with replicate_balance():
                 fit_weights_data(weighter, data, named=True, check=check)

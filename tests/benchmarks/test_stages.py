@@ -39,3 +39,14 @@ def test_the_published_page_is_generated_from_its_csv(tmp_path):
         (tmp_path / name).write_bytes((DOCS / name).read_bytes())
     assert stages.main(["--report-only", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "outcome_stages.md").read_text() == (DOCS / "outcome_stages.md").read_text()
+
+
+def test_merged_rows_keep_the_newest_fit_with_a_bootstrap():
+    keys = {"dgp": "linear", "n": 300, "seed": 1, "weighter": "eb1", "stage": "dr_augmented"}
+    old = pd.DataFrame([{**keys, "multipliers": "poisson", "n_bootstrap": 200, "rmse": 1.0}])
+    newer = pd.DataFrame([{**keys, "multipliers": "poisson", "n_bootstrap": 100, "rmse": 2.0}])
+    no_boot = pd.DataFrame([{**keys, "multipliers": "poisson", "n_bootstrap": 0, "rmse": 3.0}])
+    other = pd.DataFrame([{**keys, "multipliers": "exponential", "n_bootstrap": 100, "rmse": 4.0}])
+    assert stages.merge_rows(old, newer).rmse.tolist() == [2.0]  # newer code, fewer replicates
+    assert stages.merge_rows(newer, no_boot).rmse.tolist() == [2.0]  # the coverage is kept
+    assert sorted(stages.merge_rows(newer, other).rmse) == [2.0, 4.0]  # another bootstrap

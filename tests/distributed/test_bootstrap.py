@@ -31,12 +31,13 @@ def test_batched_is_reproducible_and_independent_of_chunking():
     assert np.max(np.abs(other.bootstrap_coef_ - one.bootstrap_coef_)) > 1e-3
 
 
-def test_batched_weighted_stage_reproduces_exact_replicates():
+@pytest.mark.parametrize("multipliers", ["poisson", "exponential"])
+def test_batched_weighted_stage_reproduces_exact_replicates(multipliers):
     # The replicate's entropy-balancing dual is solved exactly: the weighted curve's replicates agree
     # to the tolerance of the exact replicate's own solver (which stops at imbalance <= 1e-6).
     ddf = dd.from_pandas(frame(500), npartitions=3)
-    batched = fit(ddf, outcome_stage="weighted")
-    exact = fit(ddf, "exact", outcome_stage="weighted")
+    batched = fit(ddf, outcome_stage="weighted", bootstrap_multipliers=multipliers)
+    exact = fit(ddf, "exact", outcome_stage="weighted", bootstrap_multipliers=multipliers)
     assert batched.n_bootstrap_failed_ == exact.n_bootstrap_failed_ == 0
     grid = exact.grid_
     diff = np.abs(batched.bootstrap_predictions(grid) - exact.bootstrap_predictions(grid))
@@ -59,7 +60,7 @@ def test_batched_doubly_robust_is_close_to_exact(dr_form):
     assert 0.8 < np.mean(b.std(axis=0, ddof=1) / sd) < 1.25
 
 
-def test_exact_replicates_that_miss_the_balance_the_data_reached_fail():
+def test_exact_poisson_replicates_that_miss_the_balance_the_data_reached_fail():
     # n = 100, 20 covariates: exact balance holds on the data, not on its resamples; as in memory
     # (and as the batched mode's replicates above its tolerance), such a replicate is dropped and
     # counted instead of entering the bands with its weights on one unit.
@@ -75,6 +76,7 @@ def test_exact_replicates_that_miss_the_balance_the_data_reached_fail():
             EntropyBalancingWeights(max_iter=20),  # the point fit takes 7; failing replicates all 20
             outcome_stage="weighted",
             n_bootstrap=2,
+            bootstrap_multipliers="poisson",
             random_state=0,
         ).fit(ddf[[f"x{j}" for j in range(20)]], ddf["a"], ddf["y"])
     assert est.weighter_.converged_ and est.n_bootstrap_failed_ == 2

@@ -85,10 +85,16 @@ def test_curve_equal_in_memory(client, name):
         )
 
 
-def test_exact_bootstrap_equals_in_memory(client):
+@pytest.mark.parametrize("multipliers", ["poisson", "exponential"])
+def test_exact_bootstrap_equals_in_memory(client, multipliers):
     df = frame(400)
     ddf = dd.from_pandas(df, npartitions=3)
-    params = {"weighter": EntropyBalancingWeights(moments=2), "n_bootstrap": 2, "random_state": 2}
+    params = {
+        "weighter": EntropyBalancingWeights(moments=2),
+        "n_bootstrap": 2,
+        "bootstrap_multipliers": multipliers,
+        "random_state": 2,
+    }
     mem = AverageDoseResponse(**params).fit(df[COVARIATES], df["a"], df["y"], sample_weight=df["sw"])
     with dask.config.set({"dowhy-e2b.bootstrap": "exact"}):
         dist = AverageDoseResponse(**params).fit(ddf[COVARIATES], ddf["a"], ddf["y"], sample_weight=ddf["sw"])

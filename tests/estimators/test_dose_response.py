@@ -181,7 +181,7 @@ def test_failed_point_fit_is_not_bootstrapped():
 
 def test_bootstrap_failures_are_counted_with_their_reason():
     class Fragile(UnitWeights):
-        def weights_for(self, X, a, sample_weight=None):
+        def weights_for(self, X, a, sample_weight=None, strict=False):
             raise ValueError("resample too small")
 
     X, a, y, _ = _nonlinear(14, n=300)
@@ -303,22 +303,57 @@ def test_bootstrap_can_be_added_later():
     assert adrf.bootstrap_coef_.shape[0] == 25 and adrf.curve_.ci_lower.notna().all()
 
 
-def test_replicates_that_miss_the_balance_the_data_reached_are_dropped():
-    """n = 100 and 20 covariates: exact balance is reached on the data but not on its Poisson
-    resamples (about 63 distinct units for 41 constraints). Such a replicate used to enter the
-    bands with its weights on one unit (bands tens of times wider than the curve); it is now
-    dropped and counted, and with none left there is no band rather than a wrong one."""
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(100, 20))
-    a = 0.5 * X[:, :3].sum(axis=1) + rng.normal(size=100)
-    y = a + X[:, 0] + rng.normal(size=100)
+def _barely_balanceable(seed: int = 0, n: int = 100, p: int = 20) -> tuple:
+    """n = 100 and 20 covariates: exact balance is feasible on the data, barely."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    a = 0.5 * X[:, :3].sum(axis=1) + rng.normal(size=n)
+    return X, a, a + X[:, 0] + rng.normal(size=n)
+
+
+def test_poisson_replicates_that_miss_the_balance_the_data_reached_are_dropped():
+    """Exact balance is reached on the data but not on its Poisson resamples (about 63 distinct
+    units for 41 constraints). Such a replicate used to enter the bands with its weights on one unit
+    (bands tens of times wider than the curve); it is now dropped and counted, and with none left
+    there is no band rather than a wrong one."""
+    X, a, y = _barely_balanceable()
     with pytest.warns(
-        ConvergenceWarning, match="of 10 bootstrap replicates failed .*not reached on the resample"
+        ConvergenceWarning, match="of 10 bootstrap replicates failed .*not reached on the replicate"
     ):
         adrf = AverageDoseResponse(
-            EntropyBalancingWeights(), outcome_stage="weighted", n_bootstrap=10, random_state=0
+            EntropyBalancingWeights(),
+            outcome_stage="weighted",
+            n_bootstrap=10,
+            bootstrap_multipliers="poisson",
+            random_state=0,
         ).fit(X, a, y)
     assert adrf.weighter_.converged_
     assert adrf.n_bootstrap_failed_ == 10 and adrf.curve_.ci_lower.isna().all()
-    reason = "BalanceError: balance, reached on the data, was not reached on the resample"
+    reason = "BalanceError: balance, reached on the data, was not reached on the replicate"
     assert next(iter(adrf.bootstrap_errors_)).startswith(reason)
+
+
+def test_exponential_replicates_keep_every_unit_and_mostly_balance():
+    """The same data with Bayesian-bootstrap multipliers: every unit keeps a positive weight, so the
+    barely feasible balance is lost on few replicates (measured: 1 of 10, against 10 of 10 Poisson
+    resamples); the replicates' targets still move, so a replicate can fail. The band comes from
+    the others and is narrower than the curve's range (not tens of times wider)."""
+    X, a, y = _barely_balanceable()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        adrf = AverageDoseResponse(
+            EntropyBalancingWeights(),
+            outcome_stage="weighted",
+            n_bootstrap=10,
+            bootstrap_multipliers="exponential",
+            random_state=0,
+        ).fit(X, a, y)
+    assert adrf.n_bootstrap_failed_ <= 3 and adrf.bootstrap_coef_.shape[0] >= 7
+    width = (adrf.curve_.ci_upper - adrf.curve_.ci_lower).mean()
+    assert np.isfinite(width) and width < np.ptp(adrf.curve_.mean_outcome)
+
+
+def test_bootstrap_multipliers_are_checked():
+    X, a, y, _ = _nonlinear(2, n=100)
+    with pytest.raises(ValueError, match="bootstrap_multipliers must be one of"):
+        AverageDoseResponse(n_bootstrap=2, bootstrap_multipliers="bayes").fit(X, a, y)
