@@ -15,7 +15,8 @@ tests. The page reports means with Monte-Carlo standard errors over seeds, the t
 command that produced it.
 
 Run: ``python -m benchmarks.stages [--seeds 20] [--first-seed 100] [--n 1000] [--jobs 2]
-[--weighters eb1 e2b] [--dgps ...] [--stages ...] [--n-bootstrap 200] [--append]``; it writes
+[--weighters eb1 e2b eb1:max_imbalance=0.01] [--dgps ...] [--stages ...] [--n-bootstrap 200]
+[--multipliers poisson|exponential] [--append]``; it writes
 ``docs/outcome_stages.md``, ``docs/outcome_stages.csv`` and the commands behind them in
 ``docs/outcome_stages.json`` (``--append`` adds a run to what is there; ``--report-only`` rebuilds
 the page from the CSV).
@@ -61,16 +62,24 @@ def _data(dgp: str, n: int, seed: int) -> BenchData:
     return make_bench_data(dgp, n, seed)
 
 
+def _parse_param(text: str) -> tuple[str, Any]:
+    """``"name=value"``: the value as an int, a float or else the text."""
+    key, _, value = text.partition("=")
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    return key, value
+
+
 def _weighter(name: str, seed: int) -> Any:
     """``eb1``, ``eb2``, ``eb3`` (entropy balancing, moments 1-3) or ``e2b``, with parameters after a
     colon: ``eb1:max_imbalance=0.01,max_iter=500``."""
     from dowhy_e2b import E2BWeights, EntropyBalancingWeights
 
     base, _, spec = name.partition(":")
-    params = {
-        k: float(v) if "." in v or "e" in v else int(v)
-        for k, v in (p.split("=") for p in spec.split(",") if p)
-    }
+    params = dict(_parse_param(p) for p in spec.split(",") if p)
     if base in ("eb1", "eb2", "eb3"):
         return EntropyBalancingWeights(moments=int(base[2:]), **params)
     if base == "e2b":
@@ -395,7 +404,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--weighters", nargs="+", default=["eb1"], help="eb1, eb2, eb3, e2b")
+    parser.add_argument(
+        "--weighters",
+        nargs="+",
+        default=["eb1"],
+        help="eb1, eb2, eb3, e2b, with parameters after a colon: eb1:max_imbalance=0.01",
+    )
     parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=list(STAGES))
     parser.add_argument("--n-bootstrap", type=int, default=200)
     parser.add_argument(
@@ -409,8 +423,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--append",
         action="store_true",
-        help="add this run's rows to the CSV already in --out (see merge_rows) and its command to the "
-        "page's list",
+        help="add this run's rows to the CSV already in --out (of two runs of the same fit the later one "
+        "stays, unless it has no bootstrap and the earlier one has) and its command to the page's list",
     )
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from benchmarks import stages
 
@@ -50,3 +51,11 @@ def test_merged_rows_keep_the_newest_fit_with_a_bootstrap():
     assert stages.merge_rows(old, newer).rmse.tolist() == [2.0]  # newer code, fewer replicates
     assert stages.merge_rows(newer, no_boot).rmse.tolist() == [2.0]  # the coverage is kept
     assert sorted(stages.merge_rows(newer, other).rmse) == [2.0, 4.0]  # another bootstrap
+
+
+def test_weighters_are_named_with_their_parameters():
+    approx = stages._weighter("eb1:max_imbalance=0.01,max_iter=500", 0)
+    assert (approx.moments, approx.max_imbalance, approx.max_iter) == (1, 0.01, 500)
+    assert stages._weighter("e2b:ridge=auto", 3).get_params()["random_state"] == 3
+    with pytest.raises(ValueError, match="unknown weighter"):
+        stages._weighter("gps", 0)
