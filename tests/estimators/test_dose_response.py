@@ -311,22 +311,26 @@ def _barely_balanceable(seed: int = 0, n: int = 100, p: int = 20) -> tuple:
     return X, a, a + X[:, 0] + rng.normal(size=n)
 
 
+def _fit_barely_balanceable(multipliers: str) -> AverageDoseResponse:
+    """Exact entropy balancing, the weighted stage and 10 replicates on :func:`_barely_balanceable`."""
+    return AverageDoseResponse(
+        EntropyBalancingWeights(),
+        outcome_stage="weighted",
+        n_bootstrap=10,
+        bootstrap_multipliers=multipliers,
+        random_state=0,
+    ).fit(*_barely_balanceable())
+
+
 def test_poisson_replicates_that_miss_the_balance_the_data_reached_are_dropped():
     """Exact balance is reached on the data but not on its Poisson resamples (about 63 distinct
     units for 41 constraints). Such a replicate used to enter the bands with its weights on one unit
     (bands tens of times wider than the curve); it is now dropped and counted, and with none left
     there is no band rather than a wrong one."""
-    X, a, y = _barely_balanceable()
     with pytest.warns(
         ConvergenceWarning, match="of 10 bootstrap replicates failed .*not reached on the replicate"
     ):
-        adrf = AverageDoseResponse(
-            EntropyBalancingWeights(),
-            outcome_stage="weighted",
-            n_bootstrap=10,
-            bootstrap_multipliers="poisson",
-            random_state=0,
-        ).fit(X, a, y)
+        adrf = _fit_barely_balanceable("poisson")
     assert adrf.weighter_.converged_
     assert adrf.n_bootstrap_failed_ == 10 and adrf.curve_.ci_lower.isna().all()
     reason = "BalanceError: balance, reached on the data, was not reached on the replicate"
@@ -338,16 +342,9 @@ def test_exponential_replicates_keep_every_unit_and_mostly_balance():
     barely feasible balance is lost on few replicates (measured: 1 of 10, against 10 of 10 Poisson
     resamples); the replicates' targets still move, so a replicate can fail. The band comes from
     the others and is narrower than the curve's range (not tens of times wider)."""
-    X, a, y = _barely_balanceable()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        adrf = AverageDoseResponse(
-            EntropyBalancingWeights(),
-            outcome_stage="weighted",
-            n_bootstrap=10,
-            bootstrap_multipliers="exponential",
-            random_state=0,
-        ).fit(X, a, y)
+        adrf = _fit_barely_balanceable("exponential")
     assert adrf.n_bootstrap_failed_ <= 3 and adrf.bootstrap_coef_.shape[0] >= 7
     width = (adrf.curve_.ci_upper - adrf.curve_.ci_lower).mean()
     assert np.isfinite(width) and width < np.ptp(adrf.curve_.mean_outcome)

@@ -277,3 +277,20 @@ def test_trained_for_the_outcome_stage_of_its_pipeline():
     assert not np.allclose(dr.weights_, own.weights_)
     alone = E2BWeights(**FAST, random_state=0).fit(X, a, y)  # alone: the weighted stage
     np.testing.assert_allclose(alone.weights_, own.weights_)
+
+
+def test_strict_weights_for_refuses_a_sample_where_balance_fails():
+    """``weights_for(strict=True)``, as the bootstrap calls it: on a sample where the treatment is one
+    of the covariates, no positive weights make them uncorrelated; the fitted model (exact balance,
+    ``ridge=0``, reached on its data) raises instead of warning. (With a ridge the balancing problem
+    always has a solution: there is nothing to refuse.)"""
+    from dowhy_e2b.exceptions import BalanceError, ConvergenceWarning
+
+    X, a, y = _data(5, n=300)
+    e2b = E2BWeights(max_steps=5, ridge=0.0, random_state=0).fit(X, a, y=y)
+    assert e2b.converged_ and e2b.final_ridge_ == 0
+    rows = X[:60]
+    with pytest.raises(BalanceError):
+        e2b.weights_for(rows, rows[:, 0], strict=True)
+    with pytest.warns(ConvergenceWarning):
+        e2b.weights_for(rows, rows[:, 0])
