@@ -281,8 +281,7 @@ def fit_curve(
             from .._base import strict_clone
             from ..dose_response import replicate_balance
 
-            strict = strict_clone(weighter)
-            weighter = clone(weighter) if strict is None else strict
+            weighter = strict_clone(weighter) or clone(weighter)  # as weights_for(strict=True)
             with replicate_balance():
                 fit_weights_data(weighter, data, named=True, check=check)
             fn = weighter.weight_function_
