@@ -77,6 +77,7 @@ PIPELINE_KEYS = (
     "dose_grid",
     "n_bootstrap",
     "bootstrap_multipliers",
+    "fragile_balance",
     "n_jobs",
     "random_state",
     "verbose",
@@ -100,10 +101,9 @@ class DoseResponseEstimator(CausalEstimator):
     Subclasses set :attr:`method_name` and :meth:`_make_weighter`. Parameters of the weighting
     estimator and of the curve (those of :class:`~dowhy_e2b.AverageDoseResponse`:
     ``outcome_stage``, ``outcome_regressor``, ``dr_form``, ``cv``, ``n_knots``, ``penalty``,
-    ``dose_grid``, ``n_bootstrap``, ``bootstrap_multipliers``, ``n_jobs``, ``random_state``,
-    ``verbose``) are accepted flat in
-    ``method_params`` or inside ``method_params["init_params"]``; a misspelt name raises a
-    ``TypeError`` listing the valid ones.
+    ``dose_grid``, ``n_bootstrap``, ``bootstrap_multipliers``, ``fragile_balance``, ``n_jobs``,
+    ``random_state``, ``verbose``) are accepted flat in ``method_params`` or inside
+    ``method_params["init_params"]``; a misspelt name raises a ``TypeError`` listing the valid ones.
 
     After ``estimate_effect`` the :class:`~dowhy.causal_estimator.CausalEstimate` carries, besides
     the float ``value`` (:math:`\\hat\\mu(t) - \\hat\\mu(c)`), a ``dose_response`` DataFrame
@@ -199,7 +199,8 @@ class DoseResponseEstimator(CausalEstimator):
         are computed on demand if asked for), and it does not repeat the estimate's
         :class:`~dowhy_e2b.BalanceWarning`. Parameters set with :meth:`with_refit_params` apply to
         the copy's weighter; with ``warm_start=True`` the copy continues training the fitted
-        weighter instead of starting over.
+        weighter instead of starting over. Where the estimate relaxed fragile exact balance
+        (``fragile_balance``), the copy balances with the same bound.
         """
         new = super().get_new_estimator_object(
             identified_estimand, test_significance, evaluate_effect_strength, confidence_intervals
@@ -212,6 +213,10 @@ class DoseResponseEstimator(CausalEstimator):
             new._warm_weighter = fitted.set_params(**params)
         else:
             new._weighter_params.update(params)
+            if new.adrf_ is not None and new.adrf_.balance_relaxed_:
+                # The estimate relaxed fragile exact balance; its refits skip the bootstrap that
+                # found it fragile, so they start from the relaxed balance.
+                new._weighter_params["max_imbalance"] = fitted.max_imbalance
         return new
 
     def with_refit_params(self, **params: Any) -> DoseResponseEstimator:

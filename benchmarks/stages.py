@@ -123,6 +123,7 @@ def _run_one(
             rmse=float(np.sqrt(np.mean((curve.mean_outcome - truth) ** 2))),
             edf=float(fit.smoother_.edf_),
             n_failed=int(fit.n_bootstrap_failed_),
+            relaxed=bool(fit.balance_relaxed_),
             error="",
         )
         if fit.bootstrap_coef_.shape[0] >= 3:
@@ -363,6 +364,17 @@ def report(results: pd.DataFrame, meta: dict[str, Any]) -> str:
                 ),
                 "",
             ]
+        relaxed = part[part.relaxed.astype(bool)] if "relaxed" in part else part.iloc[:0]
+        if len(relaxed):
+            counts = relaxed.groupby(["dgp", "stage"]).size()
+            totals = part.groupby(["dgp", "stage"]).size()
+            lines += [
+                "Exact balance was fragile (lost on more than a tenth of the replicates) and relaxed "
+                'to `max_imbalance=0.01` (`fragile_balance="relax"`, the default) in: '
+                + ", ".join(f"`{d}` {k} {c}/{totals[d, k]}" for (d, k), c in counts.items())
+                + " fits; the numbers above are the relaxed fits'.",
+                "",
+            ]
         cpu = part.groupby(["stage", replicates.rename("B")]).cpu_s.mean()
         lines += [
             "CPU seconds per fit on one thread, with B bootstrap replicates: "
@@ -391,11 +403,13 @@ def merge_rows(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read(csv: Path) -> pd.DataFrame:
-    """The CSV; rows from before the multipliers were recorded used Poisson ones."""
+    """The CSV; rows from before the multipliers were recorded used Poisson ones, and rows from
+    before ``fragile_balance`` were never relaxed."""
     frame = pd.read_csv(csv, keep_default_na=False, na_values=[""])
-    if "multipliers" not in frame:
-        frame["multipliers"] = "poisson"
-    return frame.fillna({"multipliers": "poisson"})
+    for column, default in (("multipliers", "poisson"), ("relaxed", False)):
+        if column not in frame:
+            frame[column] = default
+    return frame.fillna({"multipliers": "poisson", "relaxed": False})
 
 
 def main(argv: list[str] | None = None) -> int:

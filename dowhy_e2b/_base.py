@@ -150,6 +150,15 @@ def strict_clone(weighter: Any) -> Any | None:
     return None
 
 
+def relaxed_clone(weighter: Any, max_imbalance: float) -> Any | None:
+    """An unfitted clone of ``weighter`` with approximate balance (``max_imbalance``), if it balances
+    exactly (it has a ``max_imbalance`` and neither it nor a ``ridge`` is set); ``None`` otherwise."""
+    params = weighter.get_params(deep=False)
+    if "max_imbalance" not in params or params["max_imbalance"] or params.get("ridge"):
+        return None
+    return clone(weighter).set_params(max_imbalance=max_imbalance)
+
+
 def normalise_weights(w: np.ndarray) -> np.ndarray:
     """Weights rescaled to mean 1."""
     return w * (w.shape[0] / w.sum())

@@ -28,7 +28,7 @@ from .bootstrap import multipliers
 
 __all__ = ["batched_replicates"]
 
-#: Passes at most; a replicate still above the tolerance then fails (its message says so).
+#: Passes at most; a replicate still above the tolerance then fails, as a replicate that lost balance.
 MAX_STEPS = 100
 #: The replicate duals are solved to ``tol`` times this (the in-memory solver stops at ``tol``).
 DUAL_TOL_FACTOR = 0.1
@@ -312,8 +312,11 @@ def _solve_duals(data: Any, plan: _Plan, setup: dict, weighter: Any) -> tuple[np
         Lam = best_lam + step * direction
         Lam[:, refresh] = best_lam[:, refresh]
         asked = newton.copy()
+    from ..dose_response import REPLICATE_UNBALANCED
+
+    # The message of the exact replicates (in memory and on Dask), so that they count together.
     failed = {
-        b: f"ConvergenceWarning: the replicate's entropy-balancing dual left imbalance {best_res[b]:.2g}"
+        b: f"BalanceError: {REPLICATE_UNBALANCED}"
         for b in range(B)
         if not best_res[b] <= max(float(weighter.tol), tol)
     }

@@ -53,7 +53,8 @@ def _replicate_seeds(est: Any, n_boot: int) -> np.ndarray:
 
 
 def chunked_bootstrap(est: Any, data: Any, curve: Any, n_bootstrap: int | None = None) -> Any:
-    """Fill ``bootstrap_coef_``, ``n_bootstrap_failed_`` and ``bootstrap_errors_`` of ``est``."""
+    """Fill ``bootstrap_coef_``, ``n_bootstrap_failed_`` and ``bootstrap_errors_`` of ``est`` (the
+    caller warns about failed replicates: :func:`~dowhy_e2b.dose_response.warn_dropped`)."""
     n_boot = int(est.n_bootstrap if n_bootstrap is None else n_bootstrap)
     seeds = _replicate_seeds(est, n_boot)
     mode = option("bootstrap")
@@ -68,7 +69,7 @@ def chunked_bootstrap(est: Any, data: Any, curve: Any, n_bootstrap: int | None =
             results = batched_replicates(est, data, curve, seeds)
         else:
             results = [_exact_replicate(est, data, curve, int(seed)) for seed in seeds]
-    record_replicates(est, results, n_boot, stacklevel=4)
+    record_replicates(est, results, n_boot)
     return est
 
 

@@ -436,13 +436,55 @@ def fit_dose_response(est: Any, X: Any, a: Any, y: Any, sample_weight: Any = Non
         )
         if data.names:
             weighter = est._make_weighter()
-    from ..dose_response import N_GCOMP_DOSES
+    from ..dose_response import N_GCOMP_DOSES, init_replicates, relaxed_weighter, warn_dropped
 
-    doses = np.linspace(lo, hi, N_GCOMP_DOSES)
+    plan = _Plan(data, stage, fold_seed, K, np.linspace(lo, hi, N_GCOMP_DOSES), knots)
+    fn = _fit_pipeline(est, plan, weighter)
+    est._seed = int(rng.randint(np.iinfo(np.int32).max))
+    est.balance_relaxed_ = False
+    init_replicates(est)
+    sums = est._curve.weight_sums
+    ess = float(sums[1] ** 2 / sums[2]) if sums[2] > 0 else 0.0
+    if est.n_bootstrap and not _point_fit_failed(est, ess, data.n):
+        from .bootstrap import chunked_bootstrap
+
+        chunked_bootstrap(est, data, est._curve)
+        relaxed = relaxed_weighter(est, stacklevel=3)
+        if relaxed is not None:  # same folds and replicate seeds, approximate balance
+            fn = _fit_pipeline(est, plan, relaxed)
+            est.balance_relaxed_ = True
+            chunked_bootstrap(est, data, est._curve)
+        warn_dropped(est, stacklevel=3)
+    est.curve_ = est.dose_response_frame(est.grid_)
+    moments = int(getattr(est.weighter_, "moments", 1) or 1)
+    est.balance_table_ = _table(table_data, fn, moments)
+    return est
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the point fit's pipeline needs besides the weighter: the data, the stage, the folds'
+    seed and count, the g-computation doses and the knots."""
+
+    data: ChunkedData
+    stage: str
+    fold_seed: int | None
+    K: int
+    doses: np.ndarray
+    knots: dict
+
+
+def _fit_pipeline(est: Any, plan: _Plan, weighter: Any) -> WeightFunction:
+    """Fit the weights (``weighter``, unfitted, or none), the outcome models and the curve; set
+    ``weighter_``, ``weights_``, ``outcome_fit_`` and ``smoother_`` on ``est``; return the weight
+    function."""
+    data, stage, fold_seed = plan.data, plan.stage, plan.fold_seed
     if est.constant_treatment_:
         curve = _constant_curve(est, data)
     else:
-        curve = fit_curve(est, data, stage, weighter, seed=fold_seed or 0, K=K, doses=doses, knots=knots)
+        curve = fit_curve(
+            est, data, stage, weighter, seed=fold_seed or 0, K=plan.K, doses=plan.doses, knots=plan.knots
+        )
     est.weighter_ = curve.weighter
     est._chunked = (data, curve.weights)
     fn = (
@@ -457,25 +499,14 @@ def fit_dose_response(est: Any, X: Any, a: Any, y: Any, sample_weight: Any = Non
     if stage == "doubly_robust":
         est.outcome_fit_ = OutcomeFit(
             at_observed=_lazy_rows(data, _observed_rows, fold_seed, curve.models),
-            at_doses=_lazy_rows(data, _dose_rows, fold_seed, curve.models, doses),
-            doses=doses,
-            folds=_lazy_rows(data, _fold_rows, fold_seed, K),
+            at_doses=_lazy_rows(data, _dose_rows, fold_seed, curve.models, plan.doses),
+            doses=plan.doses,
+            folds=_lazy_rows(data, _fold_rows, fold_seed, plan.K),
             models=tuple(curve.models),
         )
-    est._fold_seed, est._knots, est._curve = fold_seed, knots, curve
+    est._fold_seed, est._knots, est._curve = fold_seed, plan.knots, curve
     est.smoother_ = curve.smoother
-    est._seed = int(rng.randint(np.iinfo(np.int32).max))
-    est.bootstrap_coef_ = np.empty((0, est.smoother_.coef_.size))
-    est.n_bootstrap_failed_, est.bootstrap_errors_ = 0, {}
-    ess = float(curve.weight_sums[1] ** 2 / curve.weight_sums[2]) if curve.weight_sums[2] > 0 else 0.0
-    if est.n_bootstrap and not _point_fit_failed(est, ess, data.n):
-        from .bootstrap import chunked_bootstrap
-
-        chunked_bootstrap(est, data, curve)
-    est.curve_ = est.dose_response_frame(est.grid_)
-    moments = int(getattr(est.weighter_, "moments", 1) or 1)
-    est.balance_table_ = _table(table_data, fn, moments)
-    return est
+    return fn
 
 
 def _constant_curve(est: Any, data: ChunkedData) -> ChunkedCurve:

@@ -25,6 +25,16 @@ def test_outcome_stage_is_accepted_flat_or_nested(model, estimand, stage, nested
     assert est.estimator.adrf_.outcome_stage_ == stage
 
 
+def test_bootstrap_options_reach_the_pipeline(model, estimand):
+    params = {"fragile_balance": "drop", "bootstrap_multipliers": "exponential"}
+    est = estimate(model, estimand, "entropy_balancing", method_params=params)
+    adrf = est.estimator.adrf_
+    assert (adrf.fragile_balance, adrf.bootstrap_multipliers) == ("drop", "exponential")
+    assert not adrf.balance_relaxed_
+    with pytest.raises(ValueError, match="fragile_balance must be one of"):
+        estimate(model, estimand, "entropy_balancing", method_params={"fragile_balance": "keep"})
+
+
 def test_unknown_outcome_stage_is_an_error(model, estimand):
     with pytest.raises(ValueError, match="outcome_stage must be one of"):
         estimate(model, estimand, "entropy_balancing", method_params={"outcome_stage": "magic"})

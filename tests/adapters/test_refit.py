@@ -1,12 +1,15 @@
 """Cheaper refits for DoWhy's refuters: warm starts where the weighter supports them, else full refits."""
 
+import warnings
+
 import numpy as np
+import pandas as pd
 import pytest
 from dowhy_e2b.adapters.audit.tasks import cheap_refit_estimate
 from dowhy_e2b.adapters.dowhy_estimators import EntropyBalancingEstimator
 
 import dowhy_e2b
-from dowhy_e2b import EntropyBalancingWeights
+from dowhy_e2b import BalanceWarning, ConvergenceWarning, EntropyBalancingWeights
 
 
 class WarmWeights(EntropyBalancingWeights):
@@ -81,3 +84,36 @@ def test_audit_runs_warm_refits(fitted, model, estimand):
         == "refits start from the fitted model (warm start, at most 5 training steps)"
     )
     assert np.isfinite(report.simulations.new_effect).all()
+
+
+def test_refits_of_a_relaxed_estimate_keep_its_approximate_balance():
+    # n = 150, 20 confounders: exact balance holds on the data but is lost on most bootstrap
+    # replicates, so the estimate relaxes it (fragile_balance). A refit copy skips the bootstrap;
+    # it must not go back to exact balance, or a refuter would compare two estimators. Refitted on
+    # the same data it reproduces the estimate.
+    from dowhy import CausalModel
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 20))
+    a = 0.5 * X[:, :3].sum(axis=1) + rng.normal(size=150)
+    names = [f"x{j}" for j in range(20)]
+    data = pd.DataFrame(X, columns=names).assign(a=a, y=a + X[:, 0] + rng.normal(size=150))
+    model = CausalModel(data=data, treatment="a", outcome="y", common_causes=names)
+    estimand = model.identify_effect(proceed_when_unidentifiable=True)
+    params = {"n_bootstrap": 20, "random_state": 0, "outcome_stage": "weighted"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(BalanceWarning, match="was lost on"):
+            est = model.estimate_effect(
+                estimand,
+                method_name="entropy_balancing",
+                treatment_value=0.5,
+                control_value=-0.5,
+                method_params=params,
+            )
+    assert est.estimator.adrf_.balance_relaxed_
+    copy = est.estimator.get_new_estimator_object(estimand)
+    copy.fit(data)
+    assert copy.adrf_.weighter_.max_imbalance == 0.01 and not copy.adrf_.balance_relaxed_
+    refit = copy.estimate_effect(data, treatment_value=0.5, control_value=-0.5).value
+    assert refit == pytest.approx(est.value, abs=1e-12)

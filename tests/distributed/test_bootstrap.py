@@ -1,5 +1,7 @@
 """The batched bootstrap: reproducible, independent of the chunking, close to the exact replicates."""
 
+import warnings
+
 import dask
 import dask.dataframe as dd
 import numpy as np
@@ -7,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dowhy_e2b import AverageDoseResponse, EntropyBalancingWeights
-from dowhy_e2b.exceptions import ConvergenceWarning
+from dowhy_e2b.exceptions import BalanceWarning, ConvergenceWarning
 
 from .conftest import COVARIATES, frame
 
@@ -77,7 +79,34 @@ def test_exact_poisson_replicates_that_miss_the_balance_the_data_reached_fail():
             outcome_stage="weighted",
             n_bootstrap=2,
             bootstrap_multipliers="poisson",
+            fragile_balance="drop",
             random_state=0,
         ).fit(ddf[[f"x{j}" for j in range(20)]], ddf["a"], ddf["y"])
     assert est.weighter_.converged_ and est.n_bootstrap_failed_ == 2
     assert next(iter(est.bootstrap_errors_)).startswith("BalanceError: balance, reached on the data")
+
+
+def test_fragile_exact_balance_is_relaxed_as_in_memory():
+    # n = 150, 20 covariates: exact balance holds on the data but not on most Poisson replicates
+    # (the batched replicates count as lost, as the exact ones). As in memory, the weights are
+    # refitted with approximate balance (max_imbalance=0.01; its replicates run in the exact mode)
+    # and bootstrapped again. A borderline replicate may fail in one solver and not the other
+    # (measured: 1 of 5 in memory, 0 on Dask), so the replicates are not compared here (the bounded
+    # weights' equality is tested in test_equal_in_memory).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 20))
+    a = 0.5 * X[:, :3].sum(axis=1) + rng.normal(size=150)
+    y = a + X[:, 0] + rng.normal(size=150)
+    names = [f"x{j}" for j in range(20)]
+    df = pd.DataFrame(X, columns=names).assign(a=a, y=y)
+    params = {"outcome_stage": "weighted", "n_bootstrap": 5, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", BalanceWarning)
+        mem = AverageDoseResponse(**params).fit(df[names], a, y)
+        ddf = dd.from_pandas(df, npartitions=3)
+        with dask.config.set(SYNC), pytest.warns(BalanceWarning, match="was lost on [0-9] of 5"):
+            dist = AverageDoseResponse(**params).fit(ddf[names], ddf["a"], ddf["y"])
+    assert mem.balance_relaxed_ and dist.balance_relaxed_ and dist.weighter_.max_imbalance == 0.01
+    np.testing.assert_allclose(dist.predict(mem.grid_), mem.predict(mem.grid_), rtol=0, atol=1e-6)
+    assert dist.bootstrap_coef_.shape[0] >= 3 and dist.curve_.ci_lower.notna().all()

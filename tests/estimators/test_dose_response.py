@@ -1,4 +1,5 @@
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -311,15 +312,12 @@ def _barely_balanceable(seed: int = 0, n: int = 100, p: int = 20) -> tuple:
     return X, a, a + X[:, 0] + rng.normal(size=n)
 
 
-def _fit_barely_balanceable(multipliers: str) -> AverageDoseResponse:
+def _fit_barely_balanceable(multipliers: str, n: int = 100, **params: Any) -> AverageDoseResponse:
     """Exact entropy balancing, the weighted stage and 10 replicates on :func:`_barely_balanceable`."""
+    params = {"weighter": EntropyBalancingWeights(), "n_bootstrap": 10, **params}
     return AverageDoseResponse(
-        EntropyBalancingWeights(),
-        outcome_stage="weighted",
-        n_bootstrap=10,
-        bootstrap_multipliers=multipliers,
-        random_state=0,
-    ).fit(*_barely_balanceable())
+        outcome_stage="weighted", bootstrap_multipliers=multipliers, random_state=0, **params
+    ).fit(*_barely_balanceable(n=n))
 
 
 def test_poisson_replicates_that_miss_the_balance_the_data_reached_are_dropped():
@@ -330,11 +328,42 @@ def test_poisson_replicates_that_miss_the_balance_the_data_reached_are_dropped()
     with pytest.warns(
         ConvergenceWarning, match="of 10 bootstrap replicates failed .*not reached on the replicate"
     ):
-        adrf = _fit_barely_balanceable("poisson")
-    assert adrf.weighter_.converged_
+        adrf = _fit_barely_balanceable("poisson", fragile_balance="drop")
+    assert adrf.weighter_.converged_ and not adrf.balance_relaxed_
     assert adrf.n_bootstrap_failed_ == 10 and adrf.curve_.ci_lower.isna().all()
     reason = "BalanceError: balance, reached on the data, was not reached on the replicate"
     assert next(iter(adrf.bootstrap_errors_)).startswith(reason)
+
+
+def test_fragile_exact_balance_is_relaxed_to_approximate_balance():
+    """n = 150 and 20 covariates: exact balance holds on the data but 11 of 20 Poisson replicates
+    lose it (measured). By default the weights are refitted with max_imbalance=0.01, which is then
+    the same fit as asking for it (same folds and replicate seeds); 2 of 20 replicates fail. The
+    caller's weighter is not touched."""
+    weighter = EntropyBalancingWeights()
+    with pytest.warns(BalanceWarning, match="was lost on 11 of 20 bootstrap replicates"):
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 2 relaxed replicates fail (below)
+        relaxed = _fit_barely_balanceable("poisson", n=150, weighter=weighter, n_bootstrap=20)
+    assert relaxed.balance_relaxed_ and relaxed.weighter_.max_imbalance == 0.01
+    assert relaxed.weighter_.max_imbalance_ <= 0.01 + 1e-6 and weighter.max_imbalance is None
+    assert not hasattr(weighter, "weights_")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        asked = _fit_barely_balanceable(
+            "poisson", n=150, weighter=EntropyBalancingWeights(max_imbalance=0.01), n_bootstrap=20
+        )
+        dropped = _fit_barely_balanceable("poisson", n=150, n_bootstrap=20, fragile_balance="drop")
+    assert not asked.balance_relaxed_
+    pd.testing.assert_frame_equal(relaxed.curve_, asked.curve_)
+    np.testing.assert_array_equal(relaxed.bootstrap_coef_, asked.bootstrap_coef_)
+    assert dropped.weighter_.max_imbalance is None and dropped.n_bootstrap_failed_ == 11
+    assert relaxed.n_bootstrap_failed_ < dropped.n_bootstrap_failed_
+
+
+def test_fragile_balance_is_checked():
+    X, a, y, _ = _nonlinear(2, n=100)
+    with pytest.raises(ValueError, match="fragile_balance must be one of"):
+        AverageDoseResponse(n_bootstrap=2, fragile_balance="keep").fit(X, a, y)
 
 
 def test_exponential_replicates_keep_every_unit_and_mostly_balance():
