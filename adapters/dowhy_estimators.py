@@ -213,7 +213,7 @@ class DoseResponseEstimator(CausalEstimator):
             new._warm_weighter = fitted.set_params(**params)
         else:
             new._weighter_params.update(params)
-            if new.adrf_ is not None and new.adrf_.balance_relaxed_:
+            if new.adrf_ is not None and new.adrf_.balance_relaxed_ and "max_imbalance" not in params:
                 # The estimate relaxed fragile exact balance; its refits skip the bootstrap that
                 # found it fragile, so they start from the relaxed balance.
                 new._weighter_params["max_imbalance"] = fitted.max_imbalance

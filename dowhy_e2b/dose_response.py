@@ -632,6 +632,7 @@ class AverageDoseResponse(BaseEstimator):
         self.constant_treatment_ = is_constant(a)
         self.feature_names_ = feature_names
         self._treatment = a
+        self._chunked: Any = None  # a previous fit on Dask collections is forgotten
         s = (
             np.ones_like(a)
             if sample_weight is None
@@ -640,32 +641,29 @@ class AverageDoseResponse(BaseEstimator):
         self._sample_weight = None if sample_weight is None else s
         rng = check_random_state(self.random_state)
         self._fit_weights(X, a, y, feature_names, s)
-        fold_seed = int(rng.randint(np.iinfo(np.int32).max))
-        self._fit_curve(X, a, y, s, fold_seed)
+        self._fold_seed = int(rng.randint(np.iinfo(np.int32).max))
+        self._fit_curve(X, a, y, s, self._fold_seed)
         self._seed = int(rng.randint(np.iinfo(np.int32).max))
+        self._set_balance_table(X_in, X, a)
         self.balance_relaxed_ = False
         init_replicates(self)
         if self.n_bootstrap and not self._point_fit_failed():
-            self._bootstrap(X, a, y)
-            relaxed = relaxed_weighter(self, stacklevel=2)
-            if relaxed is not None:  # same folds and replicate seeds, approximate balance
-                self._fit_weights(X, a, y, feature_names, s, weighter=relaxed)
-                self._fit_curve(X, a, y, s, fold_seed)
-                self.balance_relaxed_ = True
-                self._bootstrap(X, a, y)
-            warn_dropped(self, stacklevel=2)
+            self._bootstrap_relaxing(X_in, a, y, stacklevel=2)
         self.curve_ = self.dose_response_frame(self.grid_)
+        return self
+
+    def _set_balance_table(self, X_in: Any, X: np.ndarray, a: np.ndarray) -> None:
+        """``balance_table_`` of ``weights_``, from the caller's frame ``X_in`` when it is one (every
+        level of a categorical gets its name), else from the design ``X``."""
         moments = int(getattr(self.weighter_, "moments", 1) or 1)
-        # From the caller's frame when there is one: every level of a categorical gets its name.
         table_X = X_in if isinstance(X_in, pd.DataFrame) else X
         self.balance_table_ = balance_table(
             table_X,
             a,
             self.weights_,
-            feature_names=None if table_X is X_in else feature_names,
+            feature_names=None if table_X is X_in else self.feature_names_,
             moments=moments,
         )
-        return self
 
     def _fit_weights(
         self,
@@ -700,10 +698,19 @@ class AverageDoseResponse(BaseEstimator):
             s.copy() if self.weighter_ is None else np.asarray(self.weighter_.weights_, dtype=float)
         )
 
-    def _fit_curve(self, X: np.ndarray, a: np.ndarray, y: np.ndarray, s: np.ndarray, fold_seed: int) -> None:
-        """``outcome_fit_`` (the doubly robust stage's cross-fitted predictions) and ``smoother_``."""
-        self.outcome_fit_: OutcomeFit | None = None
-        if self.outcome_stage_ == "doubly_robust":
+    def _fit_curve(
+        self,
+        X: np.ndarray,
+        a: np.ndarray,
+        y: np.ndarray,
+        s: np.ndarray,
+        fold_seed: int,
+        outcome_fit: OutcomeFit | None = None,
+    ) -> None:
+        """``outcome_fit_`` (the doubly robust stage's cross-fitted predictions; ``outcome_fit``, a
+        previous fit's, is reused: it does not depend on the weights) and ``smoother_``."""
+        self.outcome_fit_ = outcome_fit
+        if self.outcome_stage_ == "doubly_robust" and outcome_fit is None:
             folds = row_folds(fold_seed, 0, a.size, min(int(self.cv), a.size))
             self.outcome_fit_ = cross_fit(
                 self._regressor(), X, a, y, folds, self._gcomp_doses(a), sample_weight=self._sample_weight
@@ -744,7 +751,8 @@ class AverageDoseResponse(BaseEstimator):
         ``fit`` calls this with ``n_bootstrap``; call it yourself to add or enlarge the bands of a
         curve fitted with ``n_bootstrap=0``. Each replicate resamples the units and re-runs the
         pipeline: weights, outcome model (cross-fitted on the resample's units, in their folds),
-        smoothing penalty.
+        smoothing penalty. Where the replicates find exact balance fragile, the weights are relaxed
+        as in ``fit`` (``fragile_balance``), so the curve is the one ``fit`` would have given.
 
         Parameters
         ----------
@@ -758,10 +766,41 @@ class AverageDoseResponse(BaseEstimator):
         self
         """
         check_is_fitted(self, "smoother_")
-        self._bootstrap(X, a, y, n_bootstrap)
-        warn_dropped(self)
+        self._bootstrap_relaxing(X, a, y, n_bootstrap)
         self.curve_ = self.dose_response_frame(self.grid_)
         return self
+
+    def _bootstrap_relaxing(
+        self, X: Any, a: Any, y: Any, n_bootstrap: int | None = None, stacklevel: int = 2
+    ) -> None:
+        """The bootstrap; where it finds exact balance fragile (``fragile_balance="relax"``), the
+        weights relaxed, the curve refitted and bootstrapped again, with the same folds and replicate
+        seeds; then the warning about dropped replicates. ``stacklevel`` is that of the caller."""
+        self._bootstrap(X, a, y, n_bootstrap)
+        relaxed = relaxed_weighter(self, stacklevel=stacklevel + 1)
+        if relaxed is not None:
+            self.balance_relaxed_ = True
+            init_replicates(self)
+            if self._refit_relaxed(X, a, y, relaxed):
+                self._bootstrap(X, a, y, n_bootstrap)
+        warn_dropped(self, stacklevel=stacklevel + 1)
+
+    def _refit_relaxed(self, X_in: Any, a: Any, y: Any, weighter: Any) -> bool:
+        """Refit the weights with ``weighter`` (unfitted), the curve and the balance table; the
+        outcome model is kept (it does not depend on the weights; on Dask it is refitted, with the
+        same result). Returns whether the new fit can be bootstrapped."""
+        if getattr(self, "_chunked", None) is not None:  # fitted on Dask collections
+            from .distributed.dose_response import refit_weights
+
+            return refit_weights(self, weighter)
+        X, _ = _design(X_in)
+        a = np.asarray(a, dtype=float).ravel()
+        y = np.asarray(y, dtype=float).ravel()
+        s = np.ones_like(a) if self._sample_weight is None else self._sample_weight
+        self._fit_weights(X, a, y, self.feature_names_, s, weighter=weighter)
+        self._fit_curve(X, a, y, s, self._fold_seed, outcome_fit=self.outcome_fit_)
+        self._set_balance_table(X_in, X, a)
+        return not self._point_fit_failed()
 
     def _bootstrap(self, X: Any, a: Any, y: Any, n_bootstrap: int | None = None) -> None:
         """:meth:`bootstrap` without the warning about dropped replicates and without ``curve_``."""

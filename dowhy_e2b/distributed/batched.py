@@ -28,7 +28,7 @@ from .bootstrap import multipliers
 
 __all__ = ["batched_replicates"]
 
-#: Passes at most; a replicate still above the tolerance then fails, as a replicate that lost balance.
+#: Passes at most; a replicate still above the tolerance then fails.
 MAX_STEPS = 100
 #: The replicate duals are solved to ``tol`` times this (the in-memory solver stops at ``tol``).
 DUAL_TOL_FACTOR = 0.1
@@ -314,9 +314,16 @@ def _solve_duals(data: Any, plan: _Plan, setup: dict, weighter: Any) -> tuple[np
         asked = newton.copy()
     from ..dose_response import REPLICATE_UNBALANCED
 
-    # The message of the exact replicates (in memory and on Dask), so that they count together.
+    # Where the data reached balance, the exact replicates' message (in memory and on Dask), so that
+    # they count together (and can make the balance fragile: ``fragile_balance``).
+    reached = bool(getattr(weighter, "converged_", False))
     failed = {
-        b: f"BalanceError: {REPLICATE_UNBALANCED}"
+        b: (
+            f"BalanceError: {REPLICATE_UNBALANCED}"
+            if reached
+            else f"ConvergenceWarning: the replicate's entropy-balancing dual left imbalance "
+            f"{best_res[b]:.2g}"
+        )
         for b in range(B)
         if not best_res[b] <= max(float(weighter.tol), tol)
     }

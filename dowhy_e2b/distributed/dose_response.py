@@ -436,37 +436,41 @@ def fit_dose_response(est: Any, X: Any, a: Any, y: Any, sample_weight: Any = Non
         )
         if data.names:
             weighter = est._make_weighter()
-    from ..dose_response import N_GCOMP_DOSES, init_replicates, relaxed_weighter, warn_dropped
+    from ..dose_response import N_GCOMP_DOSES, init_replicates
 
-    plan = _Plan(data, stage, fold_seed, K, np.linspace(lo, hi, N_GCOMP_DOSES), knots)
-    fn = _fit_pipeline(est, plan, weighter)
+    est._pipeline = _Pipeline(
+        data, table_data, stage, fold_seed, K, np.linspace(lo, hi, N_GCOMP_DOSES), knots
+    )
+    _fit_pipeline(est, est._pipeline, weighter)
     est._seed = int(rng.randint(np.iinfo(np.int32).max))
     est.balance_relaxed_ = False
     init_replicates(est)
-    sums = est._curve.weight_sums
-    ess = float(sums[1] ** 2 / sums[2]) if sums[2] > 0 else 0.0
-    if est.n_bootstrap and not _point_fit_failed(est, ess, data.n):
-        from .bootstrap import chunked_bootstrap
-
-        chunked_bootstrap(est, data, est._curve)
-        relaxed = relaxed_weighter(est, stacklevel=3)
-        if relaxed is not None:  # same folds and replicate seeds, approximate balance
-            fn = _fit_pipeline(est, plan, relaxed)
-            est.balance_relaxed_ = True
-            chunked_bootstrap(est, data, est._curve)
-        warn_dropped(est, stacklevel=3)
+    if est.n_bootstrap and not _point_fit_failed(est, _curve_ess(est._curve), data.n):
+        est._bootstrap_relaxing(None, None, None, stacklevel=3)
     est.curve_ = est.dose_response_frame(est.grid_)
-    moments = int(getattr(est.weighter_, "moments", 1) or 1)
-    est.balance_table_ = _table(table_data, fn, moments)
     return est
 
 
+def refit_weights(est: Any, weighter: Any) -> bool:
+    """:meth:`AverageDoseResponse._refit_relaxed` on Dask collections: the point fit's pipeline
+    again with ``weighter`` (unfitted); whether the new fit can be bootstrapped."""
+    _fit_pipeline(est, est._pipeline, weighter)
+    return not _point_fit_failed(est, _curve_ess(est._curve), est._pipeline.data.n)
+
+
+def _curve_ess(curve: ChunkedCurve) -> float:
+    sums = curve.weight_sums
+    return float(sums[1] ** 2 / sums[2]) if sums[2] > 0 else 0.0
+
+
 @dataclass(frozen=True)
-class _Plan:
-    """What the point fit's pipeline needs besides the weighter: the data, the stage, the folds'
-    seed and count, the g-computation doses and the knots."""
+class _Pipeline:
+    """What the point fit's pipeline needs besides the weighter: the data (normalised, and as given
+    for the balance table), the stage, the folds' seed and count, the g-computation doses and the
+    knots."""
 
     data: ChunkedData
+    table_data: ChunkedData
     stage: str
     fold_seed: int | None
     K: int
@@ -474,10 +478,10 @@ class _Plan:
     knots: dict
 
 
-def _fit_pipeline(est: Any, plan: _Plan, weighter: Any) -> WeightFunction:
+def _fit_pipeline(est: Any, plan: _Pipeline, weighter: Any) -> None:
     """Fit the weights (``weighter``, unfitted, or none), the outcome models and the curve; set
-    ``weighter_``, ``weights_``, ``outcome_fit_`` and ``smoother_`` on ``est``; return the weight
-    function."""
+    ``weighter_``, ``weights_``, ``outcome_fit_``, ``smoother_`` and ``balance_table_`` on
+    ``est``."""
     data, stage, fold_seed = plan.data, plan.stage, plan.fold_seed
     if est.constant_treatment_:
         curve = _constant_curve(est, data)
@@ -506,7 +510,7 @@ def _fit_pipeline(est: Any, plan: _Plan, weighter: Any) -> WeightFunction:
         )
     est._fold_seed, est._knots, est._curve = fold_seed, plan.knots, curve
     est.smoother_ = curve.smoother
-    return fn
+    est.balance_table_ = _table(plan.table_data, fn, int(getattr(est.weighter_, "moments", 1) or 1))
 
 
 def _constant_curve(est: Any, data: ChunkedData) -> ChunkedCurve:

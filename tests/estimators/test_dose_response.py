@@ -355,9 +355,38 @@ def test_fragile_exact_balance_is_relaxed_to_approximate_balance():
         dropped = _fit_barely_balanceable("poisson", n=150, n_bootstrap=20, fragile_balance="drop")
     assert not asked.balance_relaxed_
     pd.testing.assert_frame_equal(relaxed.curve_, asked.curve_)
+    pd.testing.assert_frame_equal(relaxed.balance_table_, asked.balance_table_)
     np.testing.assert_array_equal(relaxed.bootstrap_coef_, asked.bootstrap_coef_)
     assert dropped.weighter_.max_imbalance is None and dropped.n_bootstrap_failed_ == 11
     assert relaxed.n_bootstrap_failed_ < dropped.n_bootstrap_failed_
+
+
+def test_bands_added_later_relax_fragile_balance_as_fit_does():
+    """``bootstrap()`` on a curve fitted without bands finds the balance fragile as ``fit`` does,
+    and relaxes it: the curve does not depend on when the bands were made."""
+    data = _barely_balanceable(n=150)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", BalanceWarning)
+        at_once = _fit_barely_balanceable("poisson", n=150, n_bootstrap=20)
+        later = _fit_barely_balanceable("poisson", n=150, n_bootstrap=0)
+        assert not later.balance_relaxed_ and later.weighter_.max_imbalance is None
+        later.bootstrap(*data, n_bootstrap=20)
+    assert later.balance_relaxed_ and later.weighter_.max_imbalance == 0.01
+    pd.testing.assert_frame_equal(later.curve_, at_once.curve_)
+    pd.testing.assert_frame_equal(later.balance_table_, at_once.balance_table_)
+    np.testing.assert_array_equal(later.bootstrap_coef_, at_once.bootstrap_coef_)
+
+
+def test_balance_lost_even_when_relaxed_leaves_no_band():
+    """n = 100 and 20 covariates: the relaxed balance (max_imbalance=0.01) is lost on every Poisson
+    replicate too (about 63 distinct units for 41 constraints). Both warnings say so, and there is
+    no band rather than a wrong one."""
+    with pytest.warns(ConvergenceWarning, match="10 of 10 bootstrap replicates failed"):
+        with pytest.warns(BalanceWarning, match="was lost on 10 of 10"):
+            adrf = _fit_barely_balanceable("poisson")
+    assert adrf.balance_relaxed_ and adrf.weighter_.max_imbalance == 0.01
+    assert adrf.n_bootstrap_failed_ == 10 and adrf.curve_.ci_lower.isna().all()
 
 
 def test_fragile_balance_is_checked():
