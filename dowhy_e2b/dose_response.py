@@ -789,32 +789,39 @@ class AverageDoseResponse(BaseEstimator):
         """Refit the weights with ``weighter`` (unfitted), the curve and the balance table; the
         outcome model is kept (it does not depend on the weights; on Dask it is refitted, with the
         same result). Returns whether the new fit can be bootstrapped."""
-        if getattr(self, "_chunked", None) is not None:  # fitted on Dask collections
+        if self._fitted_on_dask:
             from .distributed.dose_response import refit_weights
 
             return refit_weights(self, weighter)
-        X, _ = _design(X_in)
-        a = np.asarray(a, dtype=float).ravel()
-        y = np.asarray(y, dtype=float).ravel()
-        s = np.ones_like(a) if self._sample_weight is None else self._sample_weight
+        X, a, y, s = self._fitted_data(X_in, a, y)
         self._fit_weights(X, a, y, self.feature_names_, s, weighter=weighter)
         self._fit_curve(X, a, y, s, self._fold_seed, outcome_fit=self.outcome_fit_)
         self._set_balance_table(X_in, X, a)
         return not self._point_fit_failed()
 
+    @property
+    def _fitted_on_dask(self) -> bool:
+        """Whether ``fit`` saw Dask collections (:mod:`dowhy_e2b.distributed`)."""
+        return getattr(self, "_chunked", None) is not None
+
+    def _fitted_data(self, X: Any, a: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The data ``fit`` saw (passed again) as arrays, with its normalised sample weights."""
+        X, _ = _design(X)
+        a = np.asarray(a, dtype=float).ravel()
+        y = np.asarray(y, dtype=float).ravel()
+        s = np.ones_like(a) if self._sample_weight is None else self._sample_weight
+        return X, a, y, s
+
     def _bootstrap(self, X: Any, a: Any, y: Any, n_bootstrap: int | None = None) -> None:
         """:meth:`bootstrap` without the warning about dropped replicates and without ``curve_``."""
-        if getattr(self, "_chunked", None) is not None:  # fitted on Dask collections
+        if self._fitted_on_dask:
             from .distributed.bootstrap import chunked_bootstrap
 
             chunked_bootstrap(self, self._chunked[0], self._curve, n_bootstrap)
             return
-        X, _ = _design(X)
-        a = np.asarray(a, dtype=float).ravel()
-        y = np.asarray(y, dtype=float).ravel()
+        X, a, y, s = self._fitted_data(X, a, y)
         n_boot = int(self.n_bootstrap if n_bootstrap is None else n_bootstrap)
         seeds = np.random.default_rng(self._seed).integers(0, np.iinfo(np.int32).max, size=n_boot)
-        s = np.ones_like(a) if self._sample_weight is None else self._sample_weight
         spec = _ReplicateSpec(
             weighter=self.weighter_,
             regressor=(
@@ -938,7 +945,7 @@ class AverageDoseResponse(BaseEstimator):
         """Effective number of (weighted) units within a quarter of the treatment's standard
         deviation of each value: how much data the curve rests on there."""
         check_is_fitted(self, "smoother_")
-        if getattr(self, "_chunked", None) is not None:  # fitted on Dask collections
+        if self._fitted_on_dask:
             from .distributed.dose_response import chunked_local_ess
 
             return chunked_local_ess(self, self._values(values))
